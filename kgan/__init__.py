@@ -1,0 +1,39 @@
+"""kgan: GANs that do not collapse, for Keras 3 on the TensorFlow backend.
+
+Submodules are imported on first use (``kgan.models``, ``kgan.nets``, ...), so
+``import kgan`` is cheap and one broken optional piece never hides the rest.
+"""
+import importlib
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "callbacks", "cli", "data", "layers", "losses", "metrics", "models", "nets",
+    "run", "tuning", "utils",
+)
+
+
+def _check_backend():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ImportError(
+            "kgan needs Keras 3 on the TensorFlow backend; KERAS_BACKEND is "
+            f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow before importing keras."
+        )
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        _check_backend()
+        module = importlib.import_module(f"kgan.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'kgan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))
