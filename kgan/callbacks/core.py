@@ -1,0 +1,179 @@
+"""Sample grids, atomic backups and the non-finite-loss guard."""
+import io
+import json
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan.utils import atomic_path, check_positive_int
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a training loss becomes NaN or infinite."""
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop ``fit`` with :class:`NonFiniteLossError` as soon as a logged loss is
+    NaN or infinite, naming the step and the loss.
+
+    Raising (rather than setting ``stop_training``) means no later callback
+    writes a checkpoint of the broken weights: the last backup, written at the
+    end of the previous epoch, stays as it was.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            v = float(np.mean(value))
+            if not math.isfinite(v):
+                step = int(self.model.step_counter.numpy()) if hasattr(self.model, "step_counter") else batch
+                self.model.stop_training = True
+                raise NonFiniteLossError(
+                    f"Training stopped: loss '{name}' became {v} at generator step {step} "
+                    f"(epoch {self._epoch + 1}, batch {batch + 1}). The last checkpoint written "
+                    "before this epoch is left intact; lower the learning rates or add a penalty.")
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` whose files are written atomically.
+
+    The weights (G, D, EMA, both optimizers, the step counter) and the epoch
+    counter are written to temporary names and renamed, so a process killed
+    mid-save leaves the previous backup intact; a restarted ``fit`` resumes
+    from the last completed epoch.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint,
+                         double_checkpoint=False)
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with atomic_path(self._weights_path) as tmp:
+            self.model.save_weights(tmp)
+        with atomic_path(self._training_metadata_path) as tmp:
+            with open(tmp, "w") as f:
+                json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+
+
+def image_grid(images, ncols=None):
+    """Tile (N, H, W, C) images in [-1, 1] into one uint8 (H', W', C) grid."""
+    images = np.clip((np.asarray(images) + 1.0) * 127.5, 0, 255).astype("uint8")
+    n, h, w, c = images.shape
+    ncols = ncols or int(math.ceil(math.sqrt(n)))
+    nrows = int(math.ceil(n / ncols))
+    grid = np.zeros((nrows * (h + 1) + 1, ncols * (w + 1) + 1, c), "uint8")
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        grid[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + col * (w + 1):1 + col * (w + 1) + w] = images[i]
+    if c == 1:
+        grid = grid[..., 0]
+    return grid
+
+
+def scatter_png(points, dataset=None, title=None):
+    """PNG bytes of a 2D scatter plot of ``points`` over the true modes of ``dataset``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, label="generated")
+    if dataset is not None:
+        from kgan.data import mode_means
+
+        means, _ = mode_means(dataset)
+        ax.scatter(means[:, 0], means[:, 1], s=40, c="red", marker="x", label="true modes")
+        lim = np.abs(means).max() * 1.5
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def save_samples_png(samples, path, dataset=None, title=None):
+    """Write a sample grid (images) or scatter plot (2D points) to ``path`` atomically."""
+    samples = np.asarray(samples)
+    if samples.ndim == 2:
+        data = scatter_png(samples, dataset, title)
+    else:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(image_grid(samples)).save(buf, format="PNG")
+        data = buf.getvalue()
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+    return data
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Draw samples from fixed noise every ``every`` epochs (EMA generator).
+
+    Writes ``<logdir>/samples/epoch_0001.png`` (and ``latest.png``) and the same
+    picture to TensorBoard under ``<logdir>/samples``. Images are tiled into a
+    grid; 2D data (``dataset="ring8"``/``"grid25"``) is drawn as a scatter plot
+    over the true modes. Conditional models get balanced labels (one row a class).
+
+    Args:
+        logdir: run directory.
+        n: number of samples (2D: points in the scatter plot).
+        every: period in epochs.
+        dataset: dataset name, used to draw the true modes of 2D sets.
+        seed: noise seed (fixed across epochs, so grids are comparable).
+    """
+
+    def __init__(self, logdir, n=64, every=1, dataset=None, seed=1234):
+        super().__init__()
+        self.logdir = os.fspath(logdir)
+        self.n = check_positive_int("n", n)
+        self.every = check_positive_int("every", every)
+        self.dataset = dataset
+        self.seed = seed
+        self._writer = None
+
+    def _labels(self):
+        k = self.model.num_classes
+        if k is None:
+            return None
+        return np.arange(self.n) % k if k <= 20 else np.random.default_rng(self.seed).integers(0, k, self.n)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        samples = self.model.generate(self.n, labels=self._labels(), seed=self.seed)
+        out_dir = os.path.join(self.logdir, "samples")
+        png = save_samples_png(samples, os.path.join(out_dir, f"epoch_{epoch + 1:04d}.png"),
+                               dataset=self.dataset, title=f"epoch {epoch + 1}")
+        with atomic_path(os.path.join(out_dir, "latest.png")) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(png)
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(out_dir)
+        image = tf.io.decode_png(png, channels=0)[tf.newaxis]
+        step = int(self.model.step_counter.numpy()) if hasattr(self.model, "step_counter") else epoch
+        with self._writer.as_default():
+            tf.summary.image("samples", image, step=step)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,484 @@
+"""The base GAN model every kgan method extends.
+
+A method is a subclass that overrides :meth:`GAN.d_losses` and/or
+:meth:`GAN.g_losses` (each returns a dict of named loss terms) and declares
+the names in :meth:`GAN.loss_names`. Everything else is here, once:
+
+* ``train_step``: ``d_steps`` discriminator updates on equal slices of the
+  batch, then one generator update, then the generator EMA;
+* noise and random labels that do not depend on the replica count (a global
+  batch of noise is drawn from a stateless seed ``(seed, step)`` and each
+  replica takes its slice), so a ``MirroredStrategy`` step equals a
+  single-device step on the same global batch;
+* loss scaling for ``tf.distribute`` (a replica's loss is divided by the number
+  of replicas because gradients are all-reduced with SUM; logs stay unscaled)
+  and for mixed precision (``LossScaleOptimizer``);
+* R1 and WGAN-GP penalties, optional augmentation (e.g. DiffAugment) applied
+  to every discriminator input, metric trackers, ``.keras`` save/load of
+  G, D, EMA and both optimizers.
+"""
+import keras
+import tensorflow as tf
+
+from kgan import losses as kgan_losses
+from kgan.utils import check_non_negative, check_positive_int
+
+
+class Batch:
+    """What one discriminator or generator update sees.
+
+    Attributes:
+        x: real samples (local to the replica), or None for a generator update.
+        y: their int32 labels, or None.
+        z: latent noise for the fakes, (b, latent_dim).
+        y_fake: labels for the fakes (conditional models), or None.
+        key: an int identifying this update inside the step, used to derive
+            further stateless random draws (``GAN.random_*``).
+    """
+
+    def __init__(self, x, y, z, y_fake, key):
+        self.x, self.y, self.z, self.y_fake, self.key = x, y, z, y_fake, key
+
+
+def _input_shapes(model):
+    return [tuple(t.shape) for t in model.inputs]
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class GAN(keras.Model):
+    """A generative adversarial network trained with ``fit``.
+
+    Args:
+        generator: a Keras model ``z -> x``, or ``[z, y] -> x`` when
+            ``num_classes`` is set.
+        discriminator: a Keras model ``x -> logit`` (or ``[x, y] -> ...``) that
+            returns either the logit tensor (B, 1) or a dict with a ``"logit"``
+            entry (kgan.nets discriminators return dicts with "logit",
+            "features", "pooled" and optional heads).
+        num_classes: number of classes for a class-conditional GAN, else None.
+        ema_decay: decay of the generator's exponential moving average, used by
+            :meth:`generate` and evaluation; None disables the EMA.
+        ema_start: step before which the EMA simply copies the generator
+            (StudioGAN's ``ema_start``).
+        augment: a layer applied to every discriminator input, real and fake
+            alike, while training (e.g. ``kgan.layers.DiffAugment``); it must be
+            differentiable.
+        seed: seed of all the noise the model draws.
+        fake_labels: ``"sample"`` (labels of fakes drawn uniformly, as
+            StudioGAN) or ``"real"`` (reuse the real batch's labels).
+
+    Example:
+        >>> gan = kgan.models.GAN(kgan.nets.mlp_generator(), kgan.nets.mlp_discriminator())
+        >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4, 0.5),
+        ...             g_optimizer=keras.optimizers.Adam(1e-3, 0.5))
+        >>> gan.fit(kgan.data.load("grid25", 512), epochs=1, steps_per_epoch=100)
+        >>> points = gan.generate(2500)
+    """
+
+    conditional_required = False  # subclasses that need labels set True
+
+    def __init__(self, generator, discriminator, num_classes=None, ema_decay=0.999,
+                 ema_start=0, augment=None, seed=0, fake_labels="sample", **kwargs):
+        kwargs.setdefault("name", self.__class__.__name__.lower())
+        super().__init__(**kwargs)
+        if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
+            raise TypeError(
+                "`generator` and `discriminator` must be keras.Model instances; received "
+                f"generator={type(generator).__name__}, discriminator={type(discriminator).__name__}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        g_inputs = _input_shapes(generator)
+        d_inputs = _input_shapes(discriminator)
+        if num_classes is not None:
+            check_positive_int("num_classes", num_classes)
+            if num_classes < 2:
+                raise ValueError(f"`num_classes` must be >= 2; received num_classes={num_classes}.")
+        if self.conditional_required and num_classes is None:
+            raise ValueError(
+                f"{type(self).__name__} is a class-conditional GAN: pass num_classes=K and a "
+                "generator/discriminator built with num_classes (inputs [z, y] and [x, y]).")
+        expected = 2 if num_classes is not None else 1
+        for role, shapes in (("generator", g_inputs), ("discriminator", d_inputs)):
+            if len(shapes) != expected:
+                raise ValueError(
+                    f"The {role} takes {len(shapes)} input(s) {shapes} but num_classes={num_classes} "
+                    f"needs {expected} ({'[z, y] / [x, y]' if expected == 2 else 'z / x'}). Build it "
+                    "with num_classes to match the model.")
+        self.num_classes = num_classes
+        self.latent_dim = int(g_inputs[0][-1])
+        self.data_shape = tuple(generator.outputs[0].shape[1:])
+        if self.data_shape != tuple(d_inputs[0][1:]):
+            raise ValueError(
+                f"The generator's output shape {self.data_shape} does not match the "
+                f"discriminator's input shape {tuple(d_inputs[0][1:])}.")
+        if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1) or None; received ema_decay={ema_decay!r}.")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_start = check_positive_int("ema_start", ema_start, allow_zero=True)
+        if fake_labels not in ("sample", "real"):
+            raise ValueError(f"`fake_labels` must be 'sample' or 'real'; received fake_labels={fake_labels!r}.")
+        self.fake_labels = fake_labels
+        self.augment = augment
+        self.seed = int(seed)
+        if self.ema_decay is not None:
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
+        else:
+            self.generator_ema = generator
+        # One counter of generator updates drives the noise seeds and the EMA start.
+        self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter",
+                                           aggregation="only_first_replica")
+        self.d_optimizer = None
+        self.g_optimizer = None
+        self.built = True
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1, gp_weight=0.0,
+                r1_weight=0.0, **kwargs):
+        """Configure training.
+
+        Args:
+            d_optimizer, g_optimizer: Keras optimizers (built here, eagerly and
+                inside the model's distribution strategy, as MirroredStrategy needs).
+            loss: an adversarial loss name (``kgan.losses.LOSSES``) or object.
+            d_steps: discriminator updates per generator update. Each
+                ``train_step`` splits its batch into ``d_steps`` equal slices, one
+                per D update (a fresh real batch per D step, as StudioGAN), so
+                batch the data with ``d_steps * batch_size``.
+            gp_weight: WGAN-GP weight lambda (Gulrajani et al. 2017), 0 disables.
+            r1_weight: R1 weight gamma (Mescheder et al. 2018); the term is
+                ``gamma / 2 * ||grad D(x)||^2``; 0 disables.
+            **kwargs: passed to ``keras.Model.compile`` (``jit_compile``,
+                ``steps_per_execution``, ``run_eagerly``).
+        """
+        for name, opt in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer)):
+            if not isinstance(opt, keras.optimizers.Optimizer):
+                raise TypeError(f"`{name}` must be a keras optimizer instance; received {name}={opt!r}.")
+        if d_optimizer is g_optimizer:
+            raise ValueError("`d_optimizer` and `g_optimizer` must be two different optimizer objects.")
+        for key in ("optimizer", "loss_weights", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(f"GAN.compile does not take `{key}`; pass d_optimizer and g_optimizer.")
+            kwargs.pop(key, None)
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=None, **kwargs)
+        self.loss_fn = kgan_losses.get(loss)
+        self.d_steps = check_positive_int("d_steps", d_steps)
+        self.gp_weight = check_non_negative("gp_weight", gp_weight)
+        self.r1_weight = check_non_negative("r1_weight", r1_weight)
+        if keras.config.dtype_policy().name == "mixed_float16":
+            if not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
+                d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+            if not isinstance(g_optimizer, keras.optimizers.LossScaleOptimizer):
+                g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        with self.distribute_strategy.scope():
+            self.build_optimizers()
+            d_names, g_names = self.loss_names()
+            self.trackers = {n: keras.metrics.Mean(name=n) for n in ["d_loss", "g_loss", *d_names, *g_names]}
+        self._d_names, self._g_names = tuple(d_names), tuple(g_names)
+
+    def build_optimizers(self):
+        """Create the optimizers' variables now (MirroredStrategy cannot create
+        slot variables lazily inside ``strategy.run``; keras-team/keras#19246)."""
+        self.d_optimizer.build(self.d_variables)
+        self.g_optimizer.build(self.g_variables)
+
+    @property
+    def d_variables(self):
+        """Variables updated by the discriminator step (override to add e.g. heads)."""
+        return self.discriminator.trainable_variables
+
+    @property
+    def g_variables(self):
+        """Variables updated by the generator step."""
+        return self.generator.trainable_variables
+
+    def loss_names(self):
+        """Names of the terms :meth:`d_losses` and :meth:`g_losses` return."""
+        d = ["d_adv"]
+        if self.gp_weight > 0:
+            d.append("d_gp")
+        if self.r1_weight > 0:
+            d.append("d_r1")
+        return d, ["g_adv"]
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "trackers", {}).values())
+
+    def get_compile_config(self):
+        if self.d_optimizer is None:
+            return None
+        unwrap = lambda o: o.inner_optimizer if isinstance(o, keras.optimizers.LossScaleOptimizer) else o
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(unwrap(self.d_optimizer)),
+            "g_optimizer": keras.saving.serialize_keras_object(unwrap(self.g_optimizer)),
+            "loss": keras.saving.serialize_keras_object(self.loss_fn),
+            "d_steps": self.d_steps,
+            "gp_weight": self.gp_weight,
+            "r1_weight": self.r1_weight,
+            **self.extra_compile_config(),
+        }
+
+    def extra_compile_config(self):
+        """Compile arguments a subclass adds (returned dict is passed back to compile)."""
+        return {}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer", "loss"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key, value in list(config.items()):
+            if isinstance(value, dict) and "class_name" in value and "config" in value:
+                config[key] = keras.saving.deserialize_keras_object(value)
+        self.compile(**config)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = {
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "num_classes": self.num_classes,
+            "ema_decay": self.ema_decay,
+            "ema_start": self.ema_start,
+            "augment": None if self.augment is None else keras.saving.serialize_keras_object(self.augment),
+            "seed": self.seed,
+            "fake_labels": self.fake_labels,
+            "name": self.name,
+        }
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key, value in list(config.items()):
+            if isinstance(value, dict) and "class_name" in value and "config" in value:
+                config[key] = keras.saving.deserialize_keras_object(value)
+        return cls(**config)
+
+    # ------------------------------------------------------------------ sampling
+    def call(self, inputs, training=False):
+        """Run the (non-EMA) generator on ``z`` or ``[z, y]``."""
+        return self.generator(inputs, training=training)
+
+    def generate(self, n, labels=None, batch_size=500, use_ema=True, seed=0):
+        """Draw ``n`` samples as a numpy array (EMA generator by default).
+
+        Args:
+            n: number of samples.
+            labels: for conditional models, an int array of ``n`` labels; None
+                draws them uniformly. Ignored by unconditional models.
+            batch_size: generation batch size.
+            use_ema: use the EMA generator (if the model keeps one).
+            seed: the noise seed; the same seed gives the same samples.
+        """
+        import numpy as np
+
+        check_positive_int("n", n)
+        check_positive_int("batch_size", batch_size)
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((n, self.latent_dim)).astype("float32")
+        if self.num_classes is not None:
+            if labels is None:
+                labels = rng.integers(0, self.num_classes, size=n)
+            labels = np.asarray(labels).reshape(-1).astype("int32")
+            if labels.shape[0] != n:
+                raise ValueError(f"`labels` must hold n={n} labels; received {labels.shape[0]}.")
+            if labels.min() < 0 or labels.max() >= self.num_classes:
+                raise ValueError(
+                    f"`labels` must be in [0, {self.num_classes}); received values in "
+                    f"[{labels.min()}, {labels.max()}].")
+        net = self.generator_ema if use_ema else self.generator
+        out = []
+        for i in range(0, n, batch_size):
+            inputs = z[i:i + batch_size]
+            if self.num_classes is not None:
+                inputs = [inputs, labels[i:i + batch_size]]
+            out.append(np.asarray(net(inputs, training=False), dtype="float32"))
+        return np.concatenate(out, axis=0)
+
+    # ------------------------------------------------------------------ randomness
+    def _seed(self, key):
+        """A stateless seed unique to (model seed, generator step, key)."""
+        step = tf.cast(self.step_counter, tf.int64)
+        return tf.stack([tf.constant(self.seed, tf.int64), step * 1024 + key])
+
+    def _replica_slice(self, draw, local_n):
+        """Draw ``local_n * replicas`` rows with ``draw(global_n)`` and keep this
+        replica's rows, so the result does not depend on the replica count."""
+        ctx = tf.distribute.get_replica_context()
+        n_rep = ctx.num_replicas_in_sync if ctx is not None else 1
+        rid = ctx.replica_id_in_sync_group if ctx is not None else 0
+        if n_rep == 1:
+            return draw(local_n)
+        values = draw(local_n * n_rep)
+        return values[rid * local_n:(rid + 1) * local_n]
+
+    def random_normal(self, local_n, shape, key):
+        """Per-sample N(0, 1) draws of ``shape``, replica-count invariant."""
+        return self._replica_slice(
+            lambda n: tf.random.stateless_normal([n, *shape], seed=self._seed(key)), local_n)
+
+    def random_uniform(self, local_n, shape, key, minval=0.0, maxval=1.0, dtype=tf.float32):
+        """Per-sample uniform draws of ``shape``, replica-count invariant."""
+        return self._replica_slice(
+            lambda n: tf.random.stateless_uniform([n, *shape], seed=self._seed(key), minval=minval,
+                                                  maxval=maxval, dtype=dtype), local_n)
+
+    def _make_batch(self, x, y, local_n, key):
+        z = self.random_normal(local_n, [self.latent_dim], key)
+        y_fake = None
+        if self.num_classes is not None:
+            if self.fake_labels == "real" and y is not None:
+                y_fake = y
+            else:
+                y_fake = self.random_uniform(local_n, [], key + 512, 0, self.num_classes, tf.int32)
+        return Batch(x, y, z, y_fake, key)
+
+    # ------------------------------------------------------------------ building blocks
+    def generator_inputs(self, z, y):
+        return [z, y] if self.num_classes is not None else z
+
+    def fake_images(self, batch, training=True):
+        """``G(z)`` (or ``G(z, y_fake)``) for ``batch``."""
+        return self.generator(self.generator_inputs(batch.z, batch.y_fake), training=training)
+
+    def discriminate(self, x, y=None, training=True, augment=True):
+        """Discriminator outputs as a dict (``"logit"`` always present).
+
+        Applies ``self.augment`` first when set and ``augment`` is True.
+        """
+        if augment and self.augment is not None:
+            x = self.augment(x, training=training)
+        inputs = [x, y] if self.num_classes is not None else x
+        out = self.discriminator(inputs, training=training)
+        if not isinstance(out, dict):
+            out = {"logit": out}
+        return out
+
+    def adversarial_d(self, real, fake):
+        """``{"d_adv": mean d_real(D(x)) + mean d_fake(D(G(z)))}``."""
+        return {"d_adv": tf.reduce_mean(self.loss_fn.d_real(real["logit"]))
+                + tf.reduce_mean(self.loss_fn.d_fake(fake["logit"]))}
+
+    def adversarial_g(self, fake):
+        """``{"g_adv": mean g(D(G(z)))}``."""
+        return {"g_adv": tf.reduce_mean(self.loss_fn.g(fake["logit"]))}
+
+    def penalties(self, batch, x_fake):
+        """R1 and WGAN-GP terms, as configured."""
+        terms = {}
+
+        def logit_fn(x):
+            return self.discriminate(x, batch.y, training=True)["logit"]
+
+        if self.gp_weight > 0:
+            u = self.random_uniform(tf.shape(batch.x)[0], [], batch.key + 256)
+            gp = kgan_losses.gradient_penalty(logit_fn, batch.x, x_fake, u)
+            terms["d_gp"] = self.gp_weight * tf.reduce_mean(gp)
+        if self.r1_weight > 0:
+            terms["d_r1"] = 0.5 * self.r1_weight * tf.reduce_mean(kgan_losses.r1_penalty(logit_fn, batch.x))
+        return terms
+
+    # ------------------------------------------------------------------ the two losses
+    def d_losses(self, batch):
+        """Discriminator loss terms for one D update: the adversarial loss on
+        real ``x`` and ``G(z)``, plus configured penalties."""
+        x_fake = tf.stop_gradient(self.fake_images(batch, training=True))
+        real = self.discriminate(batch.x, batch.y)
+        fake = self.discriminate(x_fake, batch.y_fake)
+        terms = self.adversarial_d(real, fake)
+        terms.update(self.penalties(batch, x_fake))
+        return terms
+
+    def g_losses(self, batch):
+        """Generator loss terms for one G update."""
+        fake = self.discriminate(self.fake_images(batch, training=True), batch.y_fake)
+        return self.adversarial_g(fake)
+
+    # ------------------------------------------------------------------ the step
+    def optimize(self, optimizer, loss, variables, tape):
+        """Apply ``loss``'s gradients (``loss`` is this replica's mean; it is
+        divided by the replica count here because gradients are all-reduced
+        with SUM, and scaled for mixed precision)."""
+        grads = tape.gradient(loss, variables)
+        grads = [g if g is None else tf.cast(g, v.dtype) for g, v in zip(grads, variables)]
+        optimizer.apply(grads, variables)
+
+    def scaled(self, optimizer, loss):
+        """``loss`` divided by the replica count and loss-scaled (call inside the tape)."""
+        ctx = tf.distribute.get_replica_context()
+        n_rep = ctx.num_replicas_in_sync if ctx is not None else 1
+        loss = tf.cast(loss, tf.float32) / n_rep
+        return optimizer.scale_loss(loss)
+
+    def _update(self, optimizer, terms_fn, batch, variables, names, total_name):
+        with tf.GradientTape() as tape:
+            terms = terms_fn(batch)
+            if set(terms) != set(names):
+                raise ValueError(
+                    f"{type(self).__name__}: the loss terms {sorted(terms)} differ from the names "
+                    f"declared in loss_names() {sorted(names)}.")
+            total = tf.add_n([tf.cast(v, tf.float32) for v in terms.values()])
+            scaled = self.scaled(optimizer, total)
+        self.optimize(optimizer, scaled, variables, tape)
+        self.trackers[total_name].update_state(total)
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+
+    def unpack(self, data):
+        """``(x, y)`` from a batch; checks labels for conditional models."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(x, (tuple, list)) and y is None and len(x) == 2:
+            x, y = x
+        if self.num_classes is not None:
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}) "
+                    "but the dataset yields images without labels. Load it with labels, e.g. "
+                    "kgan.data.load(name, batch_size, labels=True).")
+            y = tf.cast(tf.reshape(y, [-1]), tf.int32)
+            message = f"labels must be in [0, num_classes={self.num_classes})"
+            checks = [tf.debugging.assert_non_negative(y, message=message),
+                      tf.debugging.assert_less(y, tf.constant(self.num_classes, tf.int32), message=message)]
+            with tf.control_dependencies(checks):
+                y = tf.identity(y)
+        else:
+            y = None
+        return tf.convert_to_tensor(x), y
+
+    def train_step(self, data):
+        x, y = self.unpack(data)
+        local_n = tf.shape(x)[0] // self.d_steps
+        xs = tf.split(x, self.d_steps) if self.d_steps > 1 else [x]
+        ys = tf.split(y, self.d_steps) if (y is not None and self.d_steps > 1) else [y] * self.d_steps
+        for k in range(self.d_steps):
+            batch = self._make_batch(xs[k], ys[k], local_n, key=k)
+            self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
+        g_batch = self._make_batch(None, ys[-1], local_n, key=self.d_steps)
+        self._update(self.g_optimizer, self.g_losses, g_batch, self.g_variables, self._g_names, "g_loss")
+        self.update_ema()
+        self.step_counter.assign_add(1)
+        return self.logs()
+
+    def logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # scalar logs fail in strategy.reduce(..., axis=0) under multi-worker training
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
+
+    def update_ema(self):
+        """``ema = decay * ema + (1 - decay) * w`` for the generator's trainable
+        weights (a copy before ``ema_start``); other weights (BN statistics,
+        spectral-norm vectors) are copied."""
+        if self.ema_decay is None:
+            return
+        decay = tf.where(self.step_counter >= self.ema_start, self.ema_decay, 0.0)
+        trainable = {id(v) for v in self.generator.trainable_weights}
+        for e, w in zip(self.generator_ema.weights, self.generator.weights):
+            if id(w) in trainable:
+                e.assign(tf.cast(decay, e.dtype) * e + tf.cast(1.0 - decay, e.dtype) * w)
+            else:
+                e.assign(w)

@@ -1,0 +1,47 @@
+"""Test set-up: two logical CPU devices (for MirroredStrategy tests) before any TF op."""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+try:
+    tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+except RuntimeError:  # already initialised by an earlier import: tests needing 2 devices will say so
+    pass
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    keras.mixed_precision.set_dtype_policy("float32")
+    yield
+    keras.mixed_precision.set_dtype_policy("float32")
+
+
+def tiny_mlp_gan_nets(latent_dim=8, num_classes=None, data_dim=2, seed=0):
+    """Small G and D for fast tests of the base model (not kgan.nets on purpose:
+    the base must work with any user network returning a logit or a dict)."""
+    keras.utils.set_random_seed(seed)
+    z = keras.Input((latent_dim,), name="z")
+    x = keras.Input((data_dim,), name="x")
+    g_in, d_in = [z], [x]
+    gz, dx = z, x
+    if num_classes:
+        yg = keras.Input((), dtype="int32", name="y")
+        yd = keras.Input((), dtype="int32", name="y")
+        g_in.append(yg)
+        d_in.append(yd)
+        gz = keras.layers.Concatenate()([z, keras.layers.Embedding(num_classes, 4)(yg)])
+        dx = keras.layers.Concatenate()([x, keras.layers.Embedding(num_classes, 4)(yd)])
+    h = keras.layers.Dense(16, activation="tanh")(gz)
+    G = keras.Model(g_in if num_classes else z, keras.layers.Dense(data_dim)(h))
+    h = keras.layers.Dense(16, activation="tanh")(dx)
+    D = keras.Model(d_in if num_classes else x, {"logit": keras.layers.Dense(1)(h), "features": h})
+    return G, D
