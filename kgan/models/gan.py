@@ -32,8 +32,10 @@ class Batch:
         y: their int32 labels, or None.
         z: latent noise for the fakes, (b, latent_dim).
         y_fake: labels for the fakes (conditional models), or None.
-        key: an int identifying this update inside the step, used to derive
-            further stateless random draws (``GAN.random_*``).
+        key: an int identifying this update inside the step (16 * update index),
+            used to derive stateless random draws with ``GAN.random_*``:
+            ``key + 0`` is the noise, ``key + 1`` the fake labels, ``key + 2`` the
+            WGAN-GP weights; ``key + 3`` ... ``key + 15`` are free for methods.
     """
 
     def __init__(self, x, y, z, y_fake, key):
@@ -164,6 +166,8 @@ class GAN(keras.Model):
         super().compile(optimizer=None, **kwargs)
         self.loss_fn = kgan_losses.get(loss)
         self.d_steps = check_positive_int("d_steps", d_steps)
+        if self.d_steps > 255:
+            raise ValueError(f"`d_steps` must be at most 255; received d_steps={d_steps}.")
         self.gp_weight = check_non_negative("gp_weight", gp_weight)
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
         if keras.config.dtype_policy().name == "mixed_float16":
@@ -300,9 +304,9 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------------ randomness
     def _seed(self, key):
-        """A stateless seed unique to (model seed, generator step, key)."""
+        """A stateless seed unique to (model seed, generator step, key); key < 4096."""
         step = tf.cast(self.step_counter, tf.int64)
-        return tf.stack([tf.constant(self.seed, tf.int64), step * 1024 + key])
+        return tf.stack([tf.constant(self.seed * 4096, tf.int64) + tf.cast(key, tf.int64), step])
 
     def _replica_slice(self, draw, local_n):
         """Draw ``local_n * replicas`` rows with ``draw(global_n)`` and keep this
@@ -333,7 +337,7 @@ class GAN(keras.Model):
             if self.fake_labels == "real" and y is not None:
                 y_fake = y
             else:
-                y_fake = self.random_uniform(local_n, [], key + 512, 0, self.num_classes, tf.int32)
+                y_fake = self.random_uniform(local_n, [], key + 1, 0, self.num_classes, tf.int32)
         return Batch(x, y, z, y_fake, key)
 
     # ------------------------------------------------------------------ building blocks
@@ -374,7 +378,7 @@ class GAN(keras.Model):
             return self.discriminate(x, batch.y, training=True)["logit"]
 
         if self.gp_weight > 0:
-            u = self.random_uniform(tf.shape(batch.x)[0], [], batch.key + 256)
+            u = self.random_uniform(tf.shape(batch.x)[0], [], batch.key + 2)
             gp = kgan_losses.gradient_penalty(logit_fn, batch.x, x_fake, u)
             terms["d_gp"] = self.gp_weight * tf.reduce_mean(gp)
         if self.r1_weight > 0:
@@ -454,9 +458,9 @@ class GAN(keras.Model):
         xs = tf.split(x, self.d_steps) if self.d_steps > 1 else [x]
         ys = tf.split(y, self.d_steps) if (y is not None and self.d_steps > 1) else [y] * self.d_steps
         for k in range(self.d_steps):
-            batch = self._make_batch(xs[k], ys[k], local_n, key=k)
+            batch = self._make_batch(xs[k], ys[k], local_n, key=16 * k)
             self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
-        g_batch = self._make_batch(None, ys[-1], local_n, key=self.d_steps)
+        g_batch = self._make_batch(None, ys[-1], local_n, key=16 * self.d_steps)
         self._update(self.g_optimizer, self.g_losses, g_batch, self.g_variables, self._g_names, "g_loss")
         self.update_ema()
         self.step_counter.assign_add(1)
