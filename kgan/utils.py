@@ -57,9 +57,9 @@ def atomic_path(path):
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
     base = os.path.basename(path)
-    stem, dot, suffix = base.rpartition(".")
+    stem, dot, suffix = base.partition(".")  # keep every suffix: x.weights.h5 -> .weights.h5
     suffix = f".{suffix}" if dot else ""
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem or base}.", suffix=f".tmp{suffix}", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem or base}.tmp", suffix=suffix, dir=directory)
     os.close(fd)
     os.unlink(tmp)  # writers such as keras' save() want to create the file themselves
     try:

@@ -18,8 +18,8 @@ DEFAULTS = dict(steps=25_000, steps_per_epoch=1_000, batch_size=512, steps_per_e
 def build(cfg):
     gan = kgan.models.GAN(kgan.nets.mlp_generator(latent_dim=256), kgan.nets.mlp_discriminator(),
                           ema_decay=None, seed=cfg.seed)
-    gan.compile(d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5, epsilon=1e-8),
-                g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5, epsilon=1e-8),
+    gan.compile(d_optimizer=keras.optimizers.Adam(cfg.extra.get("d_lr", 1e-4), beta_1=0.5, epsilon=1e-8),
+                g_optimizer=keras.optimizers.Adam(cfg.extra.get("g_lr", 1e-3), beta_1=0.5, epsilon=1e-8),
                 loss=cfg.extra.get("loss", "non_saturating"), **cfg.compile_kwargs)
     return gan
 

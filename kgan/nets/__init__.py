@@ -12,7 +12,6 @@ See docs/nets.md.
 """
 import inspect
 
-from kgan.layers.conditional import ClassEmbedding, ConditionalBatchNormalization, HypersphereProjection
 from kgan.nets.common import HEADS, GlobalSumPooling2D, discriminator_head
 from kgan.nets.dcgan import DCGAN_SIZES, dcgan_discriminator, dcgan_encoder, dcgan_generator
 from kgan.nets.mlp import mlp_discriminator, mlp_encoder, mlp_generator
@@ -40,9 +39,9 @@ def build(arch, size=None, channels=None, encoder=False, **kwargs):
     """Build a matching ``(generator, discriminator)`` pair (plus an encoder if asked).
 
     Each keyword argument goes to every builder of ``arch`` that accepts it
-    (``num_classes``, ``width``, ``spectral_norm`` go to both; ``latent_dim``
-    to G and the encoder; ``heads``, ``embed_dim``, ``code_dim``, ``pooling``
-    to D). Prefix a keyword with ``g_``, ``d_`` or ``e_`` to send it to one
+    (``num_classes``, ``spectral_norm`` go to G and D; ``width`` / ``hidden``
+    to every network; ``latent_dim`` to G and the encoder; ``heads``,
+    ``embed_dim``, ``code_dim``, ``pooling`` to D). Prefix a keyword with ``g_``, ``d_`` or ``e_`` to send it to one
     network only, e.g. ``d_spectral_norm=True, g_spectral_norm=False``.
 
     Args:
@@ -70,18 +69,20 @@ def build(arch, size=None, channels=None, encoder=False, **kwargs):
     else:
         for k in builders:
             per[k].update(size=size, channels=channels)
+    accepted = {k: _accepts(fn) - {"name", "size", "channels"}
+                for k, fn in zip("gde", _ARCHS[arch])}
     for key, value in kwargs.items():
         prefix, _, rest = key.partition("_")
-        if prefix in ("g", "d", "e") and rest and rest in _accepts(_ARCHS[arch]["gde".index(prefix)]):
-            if prefix in builders:
+        if prefix in accepted and rest in accepted[prefix]:
+            if prefix in builders:  # e_* is ignored without encoder=True
                 per[prefix][rest] = value
             continue
-        targets = [k for k, fn in builders.items() if key in _accepts(fn) and key != "name"]
+        targets = [k for k in builders if key in accepted[k]]
         if not targets:
+            known = sorted(set().union(*(accepted[k] for k in builders)))
             raise TypeError(
                 f"build(arch={arch!r}): no builder accepts the keyword {key!r}; accepted: "
-                f"{sorted(set().union(*(_accepts(fn) for fn in builders.values())) - {'size', 'channels'})}.")
+                f"{known} (prefix with g_/d_/e_ to target one network).")
         for k in targets:
             per[k].setdefault(key, value)
-    nets = tuple(builders[k](**per[k]) for k in builders)
-    return nets
+    return tuple(builders[k](**per[k]) for k in builders)

@@ -1,0 +1,107 @@
+"""The kgan command line and the recipe runner, run as real subprocesses."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
+           TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+
+
+def kgan(*args, timeout=300, check=True):
+    proc = subprocess.run([sys.executable, "-m", "kgan.cli", *args], cwd=REPO, env=ENV,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kgan {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def test_list_shows_the_core_recipes():
+    out = kgan("list").stdout
+    for name in ("grid25_gan", "ring8_gan", "fashion_mnist_dcgan"):
+        assert name in out
+
+
+def test_unknown_recipe_and_bad_flags_are_clear_errors():
+    proc = kgan("train", "grid26_gan", check=False)
+    assert proc.returncode == 2 and "Unknown recipe 'grid26_gan'" in proc.stderr and "grid25_gan" in proc.stderr
+    proc = kgan("train", "grid25_gan", "--batch-size", "0", check=False)
+    assert proc.returncode == 2 and "batch_size" in proc.stderr and "received batch_size=0" in proc.stderr
+    proc = kgan("frobnicate", check=False)
+    assert proc.returncode == 2 and "unknown command" in proc.stderr
+
+
+def test_sample_rejects_a_file_that_is_not_a_keras_model(tmp_path):
+    bogus = tmp_path / "model.keras"
+    bogus.write_text("not a zip")
+    proc = kgan("sample", str(bogus), check=False)
+    assert proc.returncode == 2 and "is not a .keras model file" in proc.stderr
+    proc = kgan("sample", str(tmp_path / "missing.keras"), check=False)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_train_grid25_writes_model_report_scatter_and_tensorboard(tmp_path):
+    logdir = tmp_path / "run"
+    kgan("train", "grid25_gan", "--steps", "200", "--steps-per-epoch", "100", "--logdir", str(logdir),
+         "--steps-per-execution", "10")
+    report = json.loads((logdir / "report.json").read_text())
+    assert report["steps"] == 200 and 0 <= report["modes"] <= 25 and 0.0 <= report["hq_fraction"] <= 1.0
+    assert (logdir / "samples" / "epoch_0002.png").stat().st_size > 1000
+    events = glob.glob(str(logdir / "train" / "events.out.tfevents.*"))
+    assert events, "keras.callbacks.TensorBoard wrote no event file"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(logdir / "train"))
+    acc.Reload()
+    tags = acc.Tags()["tensors"] + acc.Tags()["scalars"]
+    assert any("d_loss" in t for t in tags) and any("g_loss" in t for t in tags), tags
+    acc = EventAccumulator(str(logdir / "samples"))
+    acc.Reload()
+    assert acc.Tags()["tensors"] or acc.Tags()["images"]
+    # the saved model samples through the CLI
+    kgan("sample", str(logdir / "model.keras"), "--n", "100", "--out", str(tmp_path / "s.npy"))
+    assert np.load(tmp_path / "s.npy").shape == (100, 2)
+    # nothing half-written is left behind
+    assert not glob.glob(str(logdir / ".*tmp*"))
+
+
+def test_sigkill_then_restart_resumes_from_last_epoch(tmp_path):
+    logdir = tmp_path / "run"
+    args = [sys.executable, "-m", "kgan.cli", "train", "grid25_gan", "--steps", "100000",
+            "--steps-per-epoch", "50", "--logdir", str(logdir), "--no-samples", "--steps-per-execution", "10"]
+    proc = subprocess.Popen(args, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    meta = logdir / "backup" / "training_metadata.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if meta.exists() and json.loads(meta.read_text())["epoch"] >= 3:
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved_epoch = json.loads(meta.read_text())["epoch"]
+    assert saved_epoch >= 3, "training did not reach 3 epochs in time"
+    assert not glob.glob(str(logdir / "backup" / ".*tmp*")), "a half-written backup file was left"
+    # restart with a short total: it must start at the saved epoch, not at 1
+    out = kgan("train", "grid25_gan", "--steps", str((saved_epoch + 2) * 50), "--steps-per-epoch", "50",
+               "--logdir", str(logdir), "--no-samples", "--steps-per-execution", "10").stdout
+    assert f"Epoch {saved_epoch + 1}/{saved_epoch + 2}" in out and "Epoch 1/" not in out
+    report = json.loads((logdir / "report.json").read_text())
+    assert report["steps"] == (saved_epoch + 2) * 50  # the step counter came back from the backup
+
+
+def test_non_finite_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
+    logdir = tmp_path / "run"
+    proc = kgan("train", "grid25_gan", "--steps", "3000", "--steps-per-epoch", "100", "--logdir", str(logdir),
+                "--no-samples", "--set", "loss=least_squares", "--set", "d_lr=1e30", "--set", "g_lr=1e30",
+                check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "became" in proc.stderr and "at generator step" in proc.stderr
+    assert not (logdir / "model.keras").exists()
