@@ -3,6 +3,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KGAN_OFFLINE", "1")  # tests never reach for the internet
 
 import tensorflow as tf  # noqa: E402
 

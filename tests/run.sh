@@ -16,7 +16,7 @@ fi
 
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
-export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
+export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2 KGAN_OFFLINE=1
 # Domain classifiers are trained once per run into a fresh cache (a real check, not a stale file).
 export KGAN_CACHE="${KGAN_CACHE:-$(mktemp -d)/kgan-cache}"
 exec python -m pytest tests -q -p no:cacheprovider --durations=15 --timeout=900 "$@"

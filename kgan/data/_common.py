@@ -88,6 +88,7 @@ class Resize:
     crop: object = None
 
     def __post_init__(self):
+        """Validate and normalise ``size`` and ``crop``."""
         object.__setattr__(self, "size", _hw("resize", self.size))
         crop = self.crop
         if crop is not None and crop != "center":
@@ -101,6 +102,7 @@ class Resize:
 
 
 def _hw(name, value):
+    """``value`` (int or pair of positive ints) as an ``(h, w)`` tuple, else ValueError naming ``name``."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(
@@ -201,7 +203,8 @@ def check_batch_fits(name, split, batch_size, size, drop_remainder):
             "Use a smaller batch_size or drop_remainder=False.")
 
 
-def _options():
+def dataset_options():
+    """``tf.data.Options`` of every kgan pipeline: deterministic, DATA auto-sharding."""
     import tensorflow as tf
 
     options = tf.data.Options()
@@ -213,10 +216,14 @@ def _options():
 
 
 def to_unit_range(images, max_value):
-    """uint8/float images in [0, max_value] -> float32 in [-1, 1]: ``x * 2 / max - 1``."""
+    """uint8/float images in [0, max_value] -> float32 in [-1, 1]: ``x / (max / 2) - 1``.
+
+    (Division by ``max / 2`` -- 127.5 or 8, exact in float32 -- maps 0 and max to
+    exactly -1 and 1.)
+    """
     import tensorflow as tf
 
-    return tf.cast(images, tf.float32) * (2.0 / float(max_value)) - 1.0
+    return tf.cast(images, tf.float32) / (float(max_value) / 2.0) - 1.0
 
 
 def finite_pipeline(x, y, max_value, *, batch_size, shuffle, seed, with_labels, repeat,
@@ -241,6 +248,7 @@ def finite_pipeline(x, y, max_value, *, batch_size, shuffle, seed, with_labels, 
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     def gather(idx):
+        """One batch of indices -> converted images (and labels)."""
         xb = to_unit_range(tf.gather(xs, idx), max_value)
         if resize is not None:
             xb = tf.clip_by_value(apply_resize(xb, resize), -1.0, 1.0)
@@ -251,7 +259,7 @@ def finite_pipeline(x, y, max_value, *, batch_size, shuffle, seed, with_labels, 
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
-    return ds.with_options(_options())
+    return ds.with_options(dataset_options())
 
 
 def infinite_pipeline(batch_fn, *, prefetch):
@@ -262,7 +270,7 @@ def infinite_pipeline(batch_fn, *, prefetch):
         batch_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
-    return ds.with_options(_options())
+    return ds.with_options(dataset_options())
 
 
 def batch_key(seed, split_index, batch_index):
@@ -286,3 +294,10 @@ def subset(x, y, n, seed, name, split):
             f"`n`={n} is larger than split {split!r} of dataset {name!r} ({len(x)} examples).")
     idx = np.random.default_rng(seed).permutation(len(x))[:n]
     return x[idx], (None if y is None else y[idx])
+
+
+def to_unit_range_np(images, max_value):
+    """numpy twin of ``to_unit_range``: float32 ``x / (max / 2) - 1``."""
+    import numpy as np
+
+    return images.astype(np.float32) / np.float32(max_value / 2.0) - np.float32(1.0)
