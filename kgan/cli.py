@@ -115,10 +115,11 @@ def main(argv=None):
         print(f"error: unknown command {cmd!r}; expected one of {', '.join(COMMANDS)}.", file=sys.stderr)
         return 2
     from kgan.callbacks import NonFiniteLossError
+    from kgan.run import WorkerLostError
 
     try:
         return COMMANDS[cmd](argv[1:])
-    except (ValueError, FileNotFoundError, TypeError, NonFiniteLossError) as e:
+    except (ValueError, FileNotFoundError, TypeError, NonFiniteLossError, WorkerLostError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

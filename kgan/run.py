@@ -91,6 +91,10 @@ def setup_devices(cpu_devices=None):
             cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
 
 
+class WorkerLostError(RuntimeError):
+    """A peer of a multi-worker run died or became unreachable (the run stops, no hang)."""
+
+
 def validate_tf_config(text):
     """Parse and check a ``TF_CONFIG`` string for multi-worker training."""
     try:
@@ -124,6 +128,8 @@ def make_strategy(name, tf_config_timeout=None):
     import tensorflow as tf
 
     check_choice("strategy", name, STRATEGIES)
+    if name == "multiworker":  # before anything that initialises the TF context (listing devices)
+        return _multiworker_strategy(tf_config_timeout)
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "default"
@@ -134,6 +140,11 @@ def make_strategy(name, tf_config_timeout=None):
             return tf.distribute.MirroredStrategy()
         cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(cpus)
+
+
+def _multiworker_strategy(tf_config_timeout=None):
+    import tensorflow as tf
+
     if "TF_CONFIG" not in os.environ:
         raise ValueError("--strategy multiworker needs the TF_CONFIG environment variable "
                          '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
@@ -189,8 +200,9 @@ class RunConfig:
 
             if self.precision != "float32":
                 keras.mixed_precision.set_dtype_policy(self.precision)
-            keras.utils.set_random_seed(self.seed)
+            # the strategy first: MultiWorkerMirroredStrategy must precede any TF op
             self._strategy = make_strategy(self.strategy_name)
+            keras.utils.set_random_seed(self.seed)
         return self._strategy
 
     @property
@@ -296,7 +308,23 @@ def train(recipe, argv=()):
     args = parser.parse_args(list(argv))
     setup_devices(args.cpu_devices)
     cfg = config_from_args(name, args)
-    return module.main(cfg)
+    if cfg.strategy_name != "multiworker":
+        return module.main(cfg)
+    # MultiWorkerMirroredStrategy must exist before any TF op (recipes load data first).
+    cfg.strategy  # noqa: B018
+    import tensorflow as tf
+
+    try:
+        return module.main(cfg)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+            tf.errors.AbortedError) as e:
+        detail = str(e).strip().splitlines()
+        detail = next((line for line in detail if "aborted" in line.lower() or "peer" in line.lower()),
+                      detail[0] if detail else "")
+        raise WorkerLostError(
+            f"Multi-worker training stopped: another worker died or became unreachable "
+            f"({type(e).__name__}: {detail.strip()}). Restart every worker with the same command and "
+            "its own TF_CONFIG; training resumes from the last epoch's backup.") from None
 
 
 def cli(recipe_file):
@@ -305,6 +333,6 @@ def cli(recipe_file):
 
     try:
         train(recipe_file, sys.argv[1:])
-    except (ValueError, FileNotFoundError, NonFiniteLossError) as e:
+    except (ValueError, FileNotFoundError, NonFiniteLossError, WorkerLostError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -1,4 +1,5 @@
 """``Evaluate``: compute metrics on generated samples during ``fit``."""
+import copy
 import os
 import time
 
@@ -70,7 +71,20 @@ class Evaluate(keras.callbacks.Callback):
         self.evaluator = Evaluator(metrics, dataset, extractor=extractor, weights=weights, n_real=n_real,
                                    real_split=real_split, seed=seed, verbose=verbose, **evaluator_kwargs)
         self._writer = None
+        self._announced = False
         self.last_results = None
+        self.last_seconds = None
+
+    def __deepcopy__(self, memo):
+        """keras-tuner deep-copies callbacks for every trial: share the evaluator (its
+        real-data cache and extractor are read-only once built) and start a fresh writer."""
+        new = copy.copy(self)
+        new._writer = None
+        new._announced = False
+        new.last_results = None
+        new.last_seconds = None
+        memo[id(self)] = new
+        return new
 
     def _generate(self):
         num_classes = getattr(self.model, "num_classes", None)
@@ -104,6 +118,9 @@ class Evaluate(keras.callbacks.Callback):
             self._write(results, epoch)
         if self.verbose:
             shown = "  ".join(f"{k}={v:.4g}" for k, v in results.items())
+            if not self._announced:
+                print(f"\nEvaluate: features from {self.evaluator.label}", flush=True)
+                self._announced = True
             print(f"\nEvaluate (epoch {epoch + 1}, {self.last_seconds:.1f}s): {shown}", flush=True)
 
     def _write(self, results, epoch):

@@ -5,3 +5,6 @@ One import line per module; every layer is registered with
 package is enough to load a ``.keras`` file that contains them.
 """
 from kgan.layers.conditional import ClassEmbedding, ConditionalBatchNormalization, HypersphereProjection
+from kgan.layers.mixing import MIXING_METHODS, AdaptiveMix, CutMix, Mixup, SRMix, mixing_layer
+from kgan.layers.replay_buffer import ReplayBuffer
+from kgan.layers.diffaugment import DIFFAUGMENT_OPS, DiffAugment

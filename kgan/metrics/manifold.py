@@ -23,7 +23,11 @@ def _sq_norms(x):
 
 
 def _sq_dist_block(xb, xb_sq, y, y_sq):
-    d = xb_sq[:, None] + y_sq[None, :] - 2.0 * (xb @ y.T)
+    """Squared distances of a block of rows to all of ``y``, built in place (one block of memory)."""
+    d = xb @ y.T
+    d *= -2.0
+    d += xb_sq[:, None]
+    d += y_sq[None, :]
     np.maximum(d, 0.0, out=d)
     return d
 

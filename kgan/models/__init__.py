@@ -2,3 +2,7 @@
 import kgan.layers  # noqa: F401  (registers layers for loading .keras files)
 import kgan.nets  # noqa: F401
 from kgan.models.gan import GAN, Batch
+from kgan.models.mode_regularized import MDGAN, RegularizedGAN
+from kgan.models.mixing import AdaptiveMixGAN, MixGAN
+from kgan.models.maem import MaEMGAN
+from kgan.models.conditional import ACGAN, ProjGAN, ReACGAN

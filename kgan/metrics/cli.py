@@ -1,0 +1,107 @@
+"""``kgan eval MODEL.keras --dataset NAME --metrics fid,kid,pr ...``"""
+import argparse
+import json
+import math
+import os
+import sys
+import zipfile
+
+import numpy as np
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="kgan eval",
+        description="Evaluate a saved kgan model: generate samples and compute metrics against a dataset.")
+    p.add_argument("model", help="path of a saved model (.keras) with a generate() method")
+    p.add_argument("--dataset", required=True, help="kgan.data name the model was trained on (e.g. fashion_mnist)")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated: fid,kid,is,pr (precision,recall),dc (density,coverage),"
+                        "mode_score,modes,kl,hq,i_variance,class_acc,missing_modes "
+                        "(default: fid for images, modes,hq,reverse_kl for 2D)")
+    p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
+    p.add_argument("--n-real", type=int, default=10000, help="real reference samples (default 10000, capped by the split)")
+    p.add_argument("--real-split", default="test", help="split of the reference samples (default test)")
+    p.add_argument("--extractor", choices=("domain", "inception"), default="domain",
+                   help="feature extractor: the kgan domain classifier (default) or keras InceptionV3")
+    p.add_argument("--weights", default=None, help="InceptionV3 weights file (with --extractor inception)")
+    p.add_argument("--batch-size", type=int, default=500, help="generation batch size")
+    p.add_argument("--seed", type=int, default=0, help="noise seed")
+    p.add_argument("--no-ema", action="store_true", help="sample from the raw generator, not the EMA copy")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    return p
+
+
+def load_model(path):
+    """``keras.saving.load_model`` with kgan's classes registered and a clear error for non-models."""
+    import keras
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"`model` must be the path of a saved .keras model; {path!r} does not exist.")
+    if not path.endswith(".keras") or not zipfile.is_zipfile(path):
+        raise ValueError(f"`model` must be a Keras v3 .keras file (a zip archive saved by model.save); "
+                         f"received {path!r}, which is not one.")
+    try:
+        import kgan.models  # noqa: F401  (registers the model classes)
+    except Exception:  # noqa: BLE001 - a model of other classes may still load
+        pass
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as err:  # noqa: BLE001
+        raise ValueError(f"Could not load {path!r} as a Keras model: {err}") from err
+    if not hasattr(model, "generate"):
+        raise ValueError(f"The model in {path!r} ({type(model).__name__}) has no generate() method; "
+                         "`kgan eval` evaluates kgan GAN models.")
+    return model
+
+
+def _generate(model, n, batch_size, seed, use_ema):
+    """One ``generate`` call with the callback's conventions (same seed -> same samples)."""
+    from kgan.metrics.suite import balanced_labels
+
+    num_classes = getattr(model, "num_classes", None)
+    labels = balanced_labels(n, int(num_classes)) if num_classes is not None else None
+    x = model.generate(n, labels=labels, batch_size=batch_size, use_ema=use_ema, seed=seed)
+    return np.asarray(x), labels
+
+
+def main(argv=None):
+    """Entry point of ``kgan eval``; returns the process exit code."""
+    from tqdm.auto import tqdm
+
+    args = build_parser().parse_args(argv)
+    try:
+        from kgan.metrics.suite import Evaluator, format_table
+
+        if args.n <= 0:
+            raise ValueError(f"`--n` must be a positive integer; received {args.n}.")
+        if args.weights is not None and args.extractor != "inception":
+            raise ValueError("`--weights` applies to --extractor inception only.")
+        if args.weights is not None and not os.path.isfile(args.weights):
+            raise ValueError(f"`--weights` file {args.weights!r} does not exist.")
+        model = load_model(args.model)
+        evaluator = Evaluator(args.metrics, args.dataset, extractor=args.extractor, weights=args.weights,
+                              n_real=args.n_real, real_split=args.real_split, seed=args.seed,
+                              verbose=0 if args.json else 1, progress=True)
+        with tqdm(total=args.n, desc="generating", unit="img", file=sys.stderr) as bar:
+            fake, labels = _generate(model, args.n, args.batch_size, args.seed, not args.no_ema)
+            bar.update(args.n)
+        evaluator.reference()
+        print(f"computing {', '.join(evaluator.metrics)} ...", file=sys.stderr, flush=True)
+        results = evaluator.evaluate(fake, labels)
+    except (ValueError, TypeError, RuntimeError, OSError) as err:
+        print(f"kgan eval: error: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        clean = {k: (v if math.isfinite(v) else None) for k, v in results.items()}
+        print(json.dumps({"model": args.model, "dataset": args.dataset, "n": args.n,
+                          "features": evaluator.label, "metrics": clean}, indent=2))
+    else:
+        print(format_table(results, [f"model:    {args.model}", f"dataset:  {args.dataset} "
+                                     f"({args.n} generated samples)", f"features: {evaluator.label}", ""]))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

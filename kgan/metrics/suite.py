@@ -1,0 +1,283 @@
+"""``Evaluator``: compute a list of named metrics for generated samples against a
+dataset, caching everything about the real data. Shared by the
+``kgan.callbacks.Evaluate`` callback and the ``kgan eval`` command."""
+import math
+
+import numpy as np
+
+from kgan.metrics import distance, manifold, modes
+from kgan.utils import check_positive_int
+
+#: metric name -> what it needs. Aliases expand to several names.
+ALIASES = {
+    "pr": ("precision", "recall"),
+    "dc": ("density", "coverage"),
+    "prdc": ("precision", "recall", "density", "coverage"),
+}
+IMAGE_METRICS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "mode_score",
+                 "modes", "kl", "reverse_kl", "i_variance", "class_acc", "missing_modes")
+TWO_D_METRICS = ("modes", "hq", "kl", "reverse_kl", "fid", "kid", "precision", "recall", "density",
+                 "coverage")
+TWO_D_DEFAULT = ("modes", "hq", "reverse_kl")
+_NEED_FEATURES = {"fid", "kid", "precision", "recall", "density", "coverage"}
+_NEED_PROBS = {"is", "mode_score", "modes", "kl", "reverse_kl", "i_variance", "class_acc"}
+
+
+def parse_metrics(metrics):
+    """``"fid,kid,pr"`` or ``["fid", "pr"]`` -> ``("fid", "kid", "precision", "recall")`` (aliases expanded)."""
+    if isinstance(metrics, str):
+        metrics = [m for m in metrics.replace(" ", "").split(",") if m]
+    try:
+        metrics = list(metrics)
+    except TypeError:
+        raise TypeError(f"`metrics` must be a list of names or a comma-separated string; received {metrics!r}.") from None
+    out = []
+    for m in metrics:
+        if not isinstance(m, str):
+            raise TypeError(f"`metrics` entries must be strings; received {m!r}.")
+        m = m.lower()
+        for name in ALIASES.get(m, (m,)):
+            if name not in out:
+                out.append(name)
+    if not out:
+        raise ValueError("`metrics` must name at least one metric; received an empty list.")
+    return tuple(out)
+
+
+def _data():
+    import kgan.data
+
+    return kgan.data
+
+
+def dataset_kind(dataset):
+    """``"2d"`` or ``"image"`` (from ``kgan.data.info``; ring8/grid25 are known without it)."""
+    if dataset in ("ring8", "grid25"):
+        return "2d"
+    data = _data()
+    info = data.info(dataset) if hasattr(data, "info") else None
+    return getattr(info, "kind", "image")
+
+
+def load_real(dataset, split, n=None, seed=0):
+    """``(x, y)`` real samples of ``dataset``: ``n`` of them drawn without replacement
+    with ``seed`` (all of a finite split when ``n`` is None or larger)."""
+    data = _data()
+    info = data.info(dataset) if hasattr(data, "info") else None
+    infinite = info is not None and (info.kind == "2d" or dataset.startswith("stacked_"))
+    if infinite:
+        return data.load_arrays(dataset, split, n=n or 10000, seed=seed)
+    x, y = data.load_arrays(dataset, split)
+    if n is not None and n < len(x):
+        idx = np.random.default_rng(seed).permutation(len(x))[:n]
+        x, y = x[idx], (None if y is None else np.asarray(y)[idx])
+    return x, y
+
+
+def train_label_marginal(dataset):
+    """``p*(y)``: the label histogram of the ``"train"`` split, normalised.
+
+    Stacked sets draw their three channels independently, so their exact
+    marginal over the 1000 modes is the outer product of the base set's
+    marginal with itself three times (index ``100 a + 10 b + c``).
+    """
+    from kgan.metrics.features import _STACKED
+
+    base = _STACKED.get(dataset, dataset)
+    _, y = load_real(base, "train")
+    if y is None:
+        raise ValueError(f"'mode_score' needs labelled training data; {base!r} has no labels.")
+    h = np.bincount(np.asarray(y).astype(np.int64)).astype(np.float64)
+    h /= h.sum()
+    if dataset in _STACKED:
+        h = np.einsum("a,b,c->abc", h, h, h).reshape(-1)
+    return h
+
+
+class Evaluator:
+    """Metrics of generated samples against one dataset, with the real side cached.
+
+    Args:
+        metrics: names (list or comma-separated string): "fid", "kid", "is",
+            "precision", "recall", "density", "coverage" (aliases "pr", "dc",
+            "prdc"), "mode_score", "modes", "kl" (= "reverse_kl"), "hq" (2D only),
+            "i_variance", "class_acc" (conditional samples), "missing_modes".
+        dataset: a ``kgan.data`` name. For 2D sets ("ring8", "grid25") "modes",
+            "hq" and "reverse_kl" come from ``mode_coverage`` and feature metrics
+            use the raw 2D points as features.
+        extractor: "domain" (default for images: ``DomainClassifier.for_dataset``),
+            "inception" (``InceptionFeatures``; ``weights`` = "imagenet" or a
+            path), or an extractor object with ``features_and_probs(x)``.
+        n_real: number of real reference samples (default 10,000, capped by the
+            split's size).
+        real_split: split of the reference samples (default "test": unseen by
+            the domain classifier).
+        k_pr, k_dc: k of precision/recall (3) and density/coverage (5).
+        kid_subsets, kid_subset_size: KID subsets (100 x min(1000, n)).
+        seed: seed of the real subset and of KID's subsets.
+    """
+
+    def __init__(self, metrics, dataset, *, extractor="domain", weights=None, n_real=10000,
+                 real_split="test", k_pr=3, k_dc=5, kid_subsets=100, kid_subset_size=1000,
+                 seed=0, verbose=0, progress=False):
+        self.dataset = dataset
+        self.progress = progress
+        self.kind = dataset_kind(dataset)
+        self.metrics = parse_metrics(metrics if metrics is not None else
+                                     (TWO_D_DEFAULT if self.kind == "2d" else ("fid",)))
+        allowed = TWO_D_METRICS if self.kind == "2d" else IMAGE_METRICS
+        for m in self.metrics:
+            if m not in allowed:
+                raise ValueError(
+                    f"`metrics` entry {m!r} is not available for {self.kind} dataset {dataset!r}; "
+                    f"choose from {sorted(set(allowed) | set(ALIASES))}.")
+        if not (extractor in ("domain", "inception") or hasattr(extractor, "features_and_probs")):
+            raise ValueError(f"`extractor` must be 'domain', 'inception' or an object with "
+                             f"features_and_probs(x); received extractor={extractor!r}.")
+        self.extractor_spec, self.weights = extractor, weights
+        self.n_real = check_positive_int("n_real", n_real)
+        self.real_split = real_split
+        self.k_pr, self.k_dc = check_positive_int("k_pr", k_pr), check_positive_int("k_dc", k_dc)
+        self.kid_subsets = check_positive_int("kid_subsets", kid_subsets)
+        self.kid_subset_size = check_positive_int("kid_subset_size", kid_subset_size)
+        self.seed = seed
+        self.verbose = verbose
+        self._extractor = None
+        self._real = None
+
+    # ------------------------------------------------------------------ cached pieces
+    @property
+    def extractor(self):
+        if self._extractor is None and self.kind != "2d":
+            from kgan.metrics.features import get_extractor
+
+            self._extractor = get_extractor(self.extractor_spec, self.dataset, self.weights, verbose=self.verbose)
+        return self._extractor
+
+    @property
+    def label(self):
+        """Which features the numbers are computed in."""
+        if self.kind == "2d":
+            return "raw 2D coordinates (mode metrics from the known mixture means)"
+        return self.extractor.label
+
+    def _extract(self, x, desc):
+        """(features, probs) of images ``x``, in chunks with a tqdm bar when ``progress``."""
+        if not self.progress:
+            return self.extractor.features_and_probs(x)
+        import sys
+
+        from tqdm.auto import tqdm
+
+        chunk = 2000 if self.extractor_spec == "domain" else 256
+        feats, probs = [], []
+        with tqdm(total=len(x), desc=desc, unit="img", file=sys.stderr) as bar:
+            for i in range(0, len(x), chunk):
+                f, p = self.extractor.features_and_probs(x[i:i + chunk])
+                feats.append(f)
+                probs.append(p)
+                bar.update(len(f))
+        return np.concatenate(feats), (None if probs[0] is None else np.concatenate(probs))
+
+    def needs(self, names):
+        return any(m in names for m in self.metrics)
+
+    def reference(self):
+        """Real-side cache: x, y, features, probs (computed once)."""
+        if self._real is None:
+            need_x = self.needs(_NEED_FEATURES | {"missing_modes"})
+            ref = {}
+            if need_x:
+                x, y = load_real(self.dataset, self.real_split, self.n_real, self.seed)
+                ref["x"], ref["y"] = np.asarray(x, np.float32), (None if y is None else np.asarray(y))
+                if self.kind == "2d":
+                    ref["features"] = ref["x"].astype(np.float64)
+                elif self.needs(_NEED_FEATURES):
+                    ref["features"], _ = self._extract(ref["x"], "real features")
+            if "mode_score" in self.metrics:  # p*(y): label marginal of the training data
+                ref["p_star"] = train_label_marginal(self.dataset)
+            self._real = ref
+        return self._real
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, fake, labels=None):
+        """Compute every requested metric for generated samples ``fake``.
+
+        ``labels``: the class each sample was generated for (conditional
+        models; needed by "class_acc"). Returns ``{name: float}``; "kid" and
+        "is" also add "kid_std" / "is_std", "missing_modes" adds nothing else.
+        """
+        fake = np.asarray(fake, dtype=np.float32)
+        if not np.all(np.isfinite(fake)):
+            raise ValueError(f"Generated samples contain NaN or infinite values (shape {fake.shape}); "
+                             "the generator has probably diverged.")
+        ref = self.reference()
+        out = {}
+        if self.kind == "2d":
+            feats, probs = fake.astype(np.float64), None
+            if self.needs({"modes", "hq", "kl", "reverse_kl"}):
+                mc = modes.mode_coverage(fake, self.dataset)
+                for m in self.metrics:
+                    if m == "modes":
+                        out[m] = float(mc["modes"])
+                    elif m == "hq":
+                        out[m] = mc["hq_fraction"]
+                    elif m in ("kl", "reverse_kl"):
+                        out[m] = mc["reverse_kl"]
+        else:
+            feats, probs = self._extract(fake, "generated features")
+            probs = None if probs is None else np.asarray(probs, np.float64)
+        for m in self.metrics:
+            if m in out:
+                continue
+            if m == "fid":
+                out[m] = distance.frechet_distance(ref["features"], feats)
+            elif m == "kid":
+                size = min(self.kid_subset_size, len(feats), len(ref["features"]))
+                out["kid"], out["kid_std"] = distance.kid(ref["features"], feats, self.kid_subsets, size, self.seed)
+            elif m in ("precision", "recall"):
+                if "precision" not in out:
+                    out.update(manifold.precision_recall(ref["features"], feats, self.k_pr))
+            elif m in ("density", "coverage"):
+                if "density" not in out:
+                    out.update(manifold.density_coverage(ref["features"], feats, self.k_dc))
+            elif m == "is":
+                splits = 10 if len(probs) >= 10 else 1
+                out["is"], out["is_std"] = modes.inception_score(probs, splits)
+            elif m == "mode_score":
+                out[m] = modes.mode_score(probs, ref["p_star"])
+            elif m in ("modes", "kl", "reverse_kl"):
+                mc = modes.mode_counts(np.argmax(probs, axis=1), probs.shape[1])
+                out[m] = float(mc["modes"]) if m == "modes" else mc["kl"]
+            elif m == "i_variance":
+                out[m] = modes.i_variance(probs)
+            elif m == "class_acc":
+                if labels is None:
+                    raise ValueError("'class_acc' needs the labels the samples were generated for "
+                                     "(a conditional model); received labels=None.")
+                out[m] = float(np.mean(np.argmax(probs, axis=1) == np.asarray(labels).reshape(-1)))
+            elif m == "missing_modes":
+                from kgan.metrics.missing import missing_modes
+
+                if ref.get("y") is None:
+                    raise ValueError(f"'missing_modes' needs labelled real data; {self.dataset!r} has no labels.")
+                out[m] = float(missing_modes(ref["x"], ref["y"], fake, seed=self.seed)["num_missing"])
+        # keep only requested names (plus the *_std companions), in request order
+        keys = [m for m in self.metrics] + [k for k in ("kid_std", "is_std") if k in out]
+        return {k: float(out[k]) for k in keys if k in out}
+
+
+def format_table(results, title_lines=()):
+    """Plain-text table of ``{name: value}`` for printing."""
+    width = max([len(k) for k in results] + [6])
+    lines = list(title_lines)
+    lines.append(f"{'metric':<{width}}  value")
+    lines.append("-" * (width + 14))
+    for k, v in results.items():
+        lines.append(f"{k:<{width}}  {v:.6g}" if math.isfinite(v) else f"{k:<{width}}  {v}")
+    return "\n".join(lines)
+
+
+def balanced_labels(n, num_classes):
+    """``n`` labels cycling through the classes (balanced to within one)."""
+    return (np.arange(n) % num_classes).astype(np.int32)

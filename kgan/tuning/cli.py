@@ -1,0 +1,161 @@
+"""``kgan tune RECIPE_OR_METHOD``: a keras-tuner search from the command line.
+
+    kgan tune grid25_gan --tuner bayesian --trials 20 --steps 2000
+    kgan tune gan --dataset ring8 --tuner hyperband --steps 3000 --steps-per-epoch 500
+    kgan tune gan --dataset grid25 --params d_lr,g_lr --fixed d_steps=1 --trials 8
+    kgan tune --list
+
+Writes ``<logdir>/best_model.keras``, ``best.json``, ``trials.json``,
+``trials.md`` and TensorBoard runs with HParams under ``<logdir>/tensorboard``
+(default logdir: ``tuning/<name>``).
+"""
+import argparse
+import json
+import os
+import sys
+
+from kgan.utils import check_positive_int
+
+
+def _parser():
+    from kgan.run import PRECISIONS, STRATEGIES
+    from kgan.tuning.hypermodel import OBJECTIVES, TUNERS
+
+    p = argparse.ArgumentParser(prog="kgan tune", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", nargs="?", help="a recipe name/path (with build(cfg)) or a method name")
+    p.add_argument("--list", action="store_true", help="list the methods and their search spaces")
+    p.add_argument("--dataset", default=None,
+                   help="dataset for a method name (default grid25, fashion_mnist for conditional "
+                        "methods); a recipe brings its own")
+    p.add_argument("--tuner", default="random", help=f"one of {', '.join(TUNERS)}")
+    p.add_argument("--trials", type=int, default=10, help="trials (random, bayesian)")
+    p.add_argument("--objective", default=None,
+                   help=f"metric to optimise ({', '.join(sorted(OBJECTIVES))}); default modes_hq on "
+                        "2D sets, modes on stacked sets, fid on images")
+    p.add_argument("--direction", default=None, choices=("min", "max"),
+                   help="direction of an objective not in the list above")
+    p.add_argument("--steps", type=int, default=1000, help="generator steps per trial")
+    p.add_argument("--steps-per-epoch", type=int, default=None,
+                   help="steps per epoch (Hyperband's budget unit); default: one epoch per trial")
+    p.add_argument("--eval-samples", type=int, default=None,
+                   help="samples per evaluation for Evaluate-based objectives (fid, ...; default 5000)")
+    p.add_argument("--max-epochs", type=int, default=None, help="Hyperband's largest budget (epochs)")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size per D step")
+    p.add_argument("--params", default=None, help="comma-separated parameters to tune (default all)")
+    p.add_argument("--fixed", action="append", default=[], metavar="NAME=VALUE",
+                   help="fix a parameter for every trial (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--logdir", default=None, help="output directory (default tuning/<name>)")
+    p.add_argument("--resume", action="store_true", help="continue a search in the same logdir")
+    p.add_argument("--no-save", action="store_true", help="do not save the best model")
+    p.add_argument("--jit-compile", action="store_true")
+    p.add_argument("--steps-per-execution", type=int, default=1)
+    p.add_argument("--precision", default="float32", choices=PRECISIONS)
+    p.add_argument("--strategy", default="default", choices=STRATEGIES)
+    p.add_argument("--cpu-devices", type=int, default=0)
+    p.add_argument("--verbose", type=int, default=0)
+    return p
+
+
+def _parse_fixed(items):
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--fixed takes NAME=VALUE; received {item!r}.")
+        k, v = item.split("=", 1)
+        try:
+            v = json.loads(v)
+        except json.JSONDecodeError:
+            pass
+        out[k.strip()] = v
+    return out
+
+
+def list_methods():
+    from kgan.tuning.registry import METHODS, available_methods
+
+    avail = set(available_methods())
+    lines = []
+    for name, spec in METHODS.items():
+        state = "" if name in avail else "   (not in this kgan yet)"
+        lines.append(f"{name}: kgan.models.{spec.model}{state}  {spec.description}")
+        for p in spec.params:
+            rng = (f"[{p.low}, {p.high}]{' log' if p.log else ''}" if p.kind in ("float", "int")
+                   else list(p.values) if p.kind == "choice" else "bool")
+            lines.append(f"    {p.name:<14} {p.kind:<6} {rng}  -> {p.target}:{p.key}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    if args.list:
+        print(list_methods())
+        return 0
+    if not args.target:
+        raise ValueError("kgan tune needs a recipe or method name, e.g. `kgan tune grid25_gan` "
+                         "(`kgan tune --list` shows the methods).")
+    from kgan.tuning.hypermodel import TUNERS
+
+    if args.tuner not in TUNERS:
+        raise ValueError(f"`--tuner` must be one of {list(TUNERS)}; received --tuner={args.tuner!r}.")
+    check_positive_int("trials", args.trials)
+    check_positive_int("steps", args.steps)
+    from kgan.run import list_recipes, load_recipe, make_strategy, setup_devices
+
+    setup_devices(args.cpu_devices)
+    import keras
+
+    if args.precision != "float32":
+        keras.mixed_precision.set_dtype_policy(args.precision)
+    from kgan.tuning import hypermodel as search, registry
+
+    recipe, method, dataset = None, None, args.dataset
+    target = args.target
+    is_recipe = target.endswith(".py") or os.sep in target or (
+        target in list_recipes() and target.lower() not in registry.METHODS)
+    if is_recipe:
+        module = load_recipe(target)
+        if not hasattr(module, "build") or not hasattr(module, "DATASET"):
+            raise ValueError(f"Recipe {target!r} needs build(cfg) and DATASET to be tuned.")
+        recipe, dataset = target, args.dataset or module.DATASET
+        if args.batch_size is None:
+            args.batch_size = getattr(module, "DEFAULTS", {}).get("batch_size")
+    else:
+        method = registry.get_method(target)
+        if dataset is None:
+            dataset = "fashion_mnist" if method.conditional else "grid25"
+    name = os.path.splitext(os.path.basename(target))[0]
+    logdir = args.logdir or os.path.join("tuning", name if recipe else f"{name}_{dataset}")
+    params = [p.strip() for p in args.params.split(",")] if args.params else None
+    strategy = None if args.strategy == "default" else make_strategy(args.strategy)
+    objective = args.objective
+    if objective is not None and args.direction is not None:
+        objective = search.objective(objective, args.direction)
+    hm = search.GANHyperModel(
+        method, dataset, steps=args.steps, steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size, seed=args.seed, params=params, fixed=_parse_fixed(args.fixed),
+        recipe=recipe, objective=getattr(objective, "name", objective),
+        compile_kwargs={"jit_compile": args.jit_compile, "steps_per_execution": args.steps_per_execution},
+        evaluate_kwargs={"n_samples": check_positive_int("eval_samples", args.eval_samples)}
+        if args.eval_samples else None,
+        verbose=args.verbose)
+    tuner = search.make_tuner(hm, args.tuner, objective=objective, trials=args.trials,
+                              directory=os.path.join(logdir, "tuner"), project_name="search",
+                              overwrite=not args.resume, seed=args.seed, max_epochs=args.max_epochs,
+                              distribution_strategy=strategy)
+    print(f"kgan tune: {hm.spec.name} on {dataset}, {args.tuner} search, objective "
+          f"{tuner.oracle.objective.name} ({tuner.oracle.objective.direction}), "
+          f"{hm.steps} steps per trial; tuning {hm.params}; output in {logdir}", flush=True)
+    result = search.search(hm, tuner, logdir, save_best=not args.no_save)
+    print(open(os.path.join(logdir, "trials.md")).read())
+    print(f"best {result['objective']} = {result['best_score']:.4g} (trial {result['best_trial']}) with "
+          f"{json.dumps(result['best_hparams'], default=str)}")
+    if result.get("best_model_path"):
+        print(f"best model: {result['best_model_path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

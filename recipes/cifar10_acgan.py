@@ -1,0 +1,85 @@
+"""cifar10_acgan: ACGAN on CIFAR-10 with StudioGAN's CIFAR-10 hyperparameters (GPU-scale).
+
+The baseline of ReACGAN's CIFAR-10 comparison, with the same schedule as
+cifar10_reacgan (StudioGAN's CIFAR-10 hyperparameters, methods.md section 1):
+SN-ResNet generator with conditional batch norm and SN-ResNet discriminator
+(SN in G and D, global sum pooling, linear classifier head without bias), hinge loss,
+batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,
+100k G steps, G-EMA 0.9999 from step 1000, classifier cross-entropy with
+cond_lambda 1.0 (``--set classify_fakes=true`` for the original ACGAN's D loss on
+fakes). StudioGAN's published ACGAN-Mod CIFAR-10 figures (IS 7.19, FID 33.39,
+TF-Inception; benchmarks.md C) come from its own configuration; this recipe has
+not been run at full scale here (CPU only).
+
+Data: ``kgan.data.load("cifar10")`` through TensorFlow Datasets (downloads on
+first use; offline, prepare it with ``tfds build cifar10 --data_dir DIR`` and pass
+``--set data_dir=DIR``). ``--batch-size`` is the batch of ONE update: each
+train_step reads ``d_steps * batch_size`` images (a fresh real batch per D step,
+as StudioGAN).
+
+At the end (``--set eval_samples=N``, default 10,000; 0 to skip) it computes
+FID/IS/precision/recall/density/coverage with Keras' ImageNet InceptionV3
+(``--set inception_weights=PATH`` offline). This is NOT the 2015 TF-Inception
+graph of the published numbers: compare only runs measured the same way.
+
+    kgan train cifar10_acgan                                   # the full schedule (GPU)
+    kgan train cifar10_acgan --strategy mirrored               # several GPUs
+    kgan train cifar10_acgan --set classify_fakes=true         # original ACGAN D loss
+    kgan train cifar10_acgan --steps 200 --set eval_samples=0  # smoke test
+
+Options: --set loss=hinge --set lr=2.83e-4 --set d_steps=5 --set width=64 --set cond_lambda=1.0
+         --set classify_fakes=false --set diffaugment=false --set ema_decay=0.9999 --set ema_start=1000
+         --set eval_samples=10000 --set inception_weights=imagenet --set data_dir=
+"""
+import keras
+import numpy as np
+
+import kgan
+
+DATASET = "cifar10"
+DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
+
+
+def build(cfg):
+    opt = cfg.extra.get
+    # width = StudioGAN's g_conv_dim / d_conv_dim (64: a 256-channel G and 128-channel D, as SNGAN)
+    width = int(opt("width", 64))
+    G = kgan.nets.resnet_generator(32, 3, latent_dim=128, num_classes=10, width=width, spectral_norm=True)
+    D = kgan.nets.resnet_discriminator(32, 3, num_classes=10, heads=("classifier",), width=width,
+                                       spectral_norm=True)
+    gan = kgan.models.ACGAN(
+        G, D, num_classes=10, cond_lambda=float(opt("cond_lambda", 1.0)),
+        classify_fakes=bool(opt("classify_fakes", False)),
+        augment=kgan.layers.DiffAugment(seed=cfg.seed) if opt("diffaugment", False) else None,
+        ema_decay=float(opt("ema_decay", 0.9999)), ema_start=int(opt("ema_start", 1000)), seed=cfg.seed)
+    lr = float(opt("lr", 2.83e-4))
+    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
+                g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
+                loss=opt("loss", "hinge"), d_steps=int(opt("d_steps", 5)), **cfg.compile_kwargs)
+    return gan
+
+
+def main(cfg):
+    opt = cfg.extra.get
+    d_steps = int(opt("d_steps", 5))
+    data = kgan.data.load(DATASET, batch_size=cfg.batch_size * d_steps, labels=True, seed=cfg.seed,
+                          data_dir=opt("data_dir", None) or None)
+    with cfg.strategy.scope():
+        gan = build(cfg)
+    hist = gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                   callbacks=cfg.callbacks(dataset=DATASET), verbose=cfg.verbose)
+    report = {"dataset": DATASET, "model": "ACGAN", "history": hist.history}
+    n = int(opt("eval_samples", 10_000))
+    if n:
+        from kgan.metrics.suite import Evaluator
+
+        evaluator = Evaluator("fid,is,prdc", DATASET, extractor="inception",
+                              weights=opt("inception_weights", "imagenet"), real_split="train")
+        labels = np.arange(n) % 10
+        report.update(evaluator.evaluate(gan.generate(n, labels=labels, seed=cfg.seed), labels))
+        report["metric_label"] = evaluator.label
+    return cfg.finish(gan, report)
+
+
+if __name__ == "__main__":
+    kgan.run.cli(__file__)
