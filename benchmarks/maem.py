@@ -34,7 +34,7 @@ PUBLISHED_2D = [  # VEEGAN Table 1; WGAN-GP and GDPP rows from the GDPP paper
     ("WGAN-GP", 6.8, 59.6, 24.2, 28.7), ("GDPP-GAN", 8.0, 71.7, 24.8, 68.5),
 ]
 FULL = dict(ablation_steps=20_000, width=64, seeds=3, veegan_steps=25_000, veegan_seeds=5)
-REDUCED = dict(ablation_steps=1_500, width=32, seeds=3, veegan_steps=25_000, veegan_seeds=1)
+REDUCED = dict(ablation_steps=1_500, width=32, seeds=3, veegan_steps=12_500, veegan_seeds=1)
 
 
 def launch(recipe, seed, steps, logdir, sets, threads=1):

@@ -23,6 +23,7 @@ Writes docs/mixing_fashion[_reduced].md and docs/mixing_veegan[_reduced].md plus
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -234,8 +235,10 @@ def main(argv=None):
         lines = fn(args, p)
         if not lines:
             continue
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         lines += [f"Reproduce: `{command}` (CPU, {args.jobs} runs at a time, {args.threads} TF thread(s) "
-                  f"each); benchmark wall time {time.time() - t0:.0f}s on a shared 2-core machine.", ""]
+                  f"each); benchmark wall time {time.time() - t0:.0f}s on a shared 2-core machine, CPU time of "
+                  f"the runs so far {(usage.ru_utime + usage.ru_stime) / 60:.1f} CPU-minutes.", ""]
         out = os.path.join(args.docs, f"mixing_{part}{suffix}.md")
         with atomic_path(out) as tmp:
             with open(tmp, "w") as f:

@@ -469,7 +469,8 @@ def main(argv=None):
         with open(args.out) as f:
             old = f.read()
         if BEGIN in old and END in old:
-            page = old.split(BEGIN)[0] + BEGIN + "\n" + text + END + old.split(END, 1)[1]
+            body = text.split("\n", 2)[2]  # the page keeps its own title
+            page = old.split(BEGIN)[0] + BEGIN + "\n" + body + END + old.split(END, 1)[1]
     tmp = args.out + ".tmp"
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(tmp, "w") as f:

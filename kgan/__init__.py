@@ -1,7 +1,9 @@
 """kgan: GANs that do not collapse, for Keras 3 on the TensorFlow backend.
 
-Submodules are imported on first use (``kgan.models``, ``kgan.nets``, ...), so
-``import kgan`` is cheap and one broken optional piece never hides the rest.
+``import kgan`` registers every kgan model, layer and loss with Keras (so
+``keras.saving.load_model`` can read kgan ``.keras`` files); the heavier
+submodules (``kgan.data``, ``kgan.metrics``, ``kgan.tuning``, ...) are imported
+on first use.
 """
 import importlib
 import os
@@ -37,3 +39,7 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_SUBMODULES))
+
+
+_check_backend()
+from kgan import losses, layers, nets, models, callbacks  # noqa: E402,F401  (registration)

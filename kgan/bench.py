@@ -64,8 +64,9 @@ FULL = {
                               ("fid", "precision", "recall"), steps_per_epoch=500,
                               conditional_ok=True, title="Fashion-MNIST (28 px)"),
 }
-REDUCED = {"grid25": (2000, 1, 2500), "ring8": (2000, 1, 2500), "stacked": (1000, 1, 5000),
-           "fashion_mnist": (500, 1, 2000)}
+#: --reduced: (steps, seeds, samples) per protocol; sized for a shared 2-core CPU (minutes, not hours)
+REDUCED = {"grid25": (1000, 1, 2500), "ring8": (1000, 1, 2500), "stacked": (300, 1, 5000),
+           "fashion_mnist": (30, 1, 1000)}
 QUICK = {"grid25": (4, 1, 500), "ring8": (4, 1, 500), "stacked": (2, 1, 500),
          "fashion_mnist": (2, 1, 500)}
 

@@ -33,12 +33,6 @@ from kgan.losses.adversarial import AdversarialLoss
 from kgan.utils import check_choice, check_non_negative, check_positive_int
 
 
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False; received {name}={value!r}.")
-    return value
-
-
 # --------------------------------------------------------------------------- MaF
 @keras.saving.register_keras_serializable(package="kgan")
 class MaF(AdversarialLoss):
