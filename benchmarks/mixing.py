@@ -44,6 +44,9 @@ REDUCED = dict(fashion_steps=600, fashion_seeds=3, eval_every=150, eval_samples=
                toy_steps=2_000, toy_seeds=2, toy_methods=["gan", "mixup", "srmix", "adaptivemix"])
 
 
+REUSED = []  # runs whose report.json came from an earlier invocation
+
+
 def mean_sd(values):
     values = list(values)
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
@@ -61,6 +64,7 @@ def run_all(jobs_spec, jobs, threads):
             if os.path.exists(report):  # resume: a finished run is not repeated
                 with open(report) as f:
                     results.setdefault(key, []).append(json.load(f))
+                REUSED.append(logdir)
                 continue
             cmd = [sys.executable, "-m", "kgan.cli", "train", recipe, "--seed", str(seed), "--steps", str(steps),
                    "--logdir", logdir, "--no-backup", "--no-samples"]
@@ -92,7 +96,8 @@ def sample_png(logdir, path, dataset=None, n=64):
     """Load ``logdir/model.keras`` and write a sample grid / scatter plot."""
     import keras
 
-    import kgan  # noqa: F401  (registers kgan classes)
+    import kgan.layers  # noqa: F401  (registers kgan classes for loading)
+    import kgan.models  # noqa: F401
     from kgan.callbacks.core import save_samples_png
 
     model = keras.saving.load_model(os.path.join(logdir, "model.keras"))
@@ -162,7 +167,7 @@ def fashion(args, p):
             f"{m}: ![{m}](mixing_fashion_{m}.png)" for m in args.methods if m in res))
         lines.append("")
     except Exception as e:  # plots are a bonus; the table is the result
-        print(f"plotting failed: {e}", flush=True)
+        print(f"plotting failed: {str(e)[:300]}", flush=True)
     return lines
 
 
@@ -203,7 +208,7 @@ def veegan(args, p):
                 sample_png(os.path.join(root, r, "seed0"), path, dataset=r.split("_")[0], n=2500)
                 pngs.append(f"![{r}](mixing_{r}.png)")
             except Exception as e:
-                print(f"plot of {r} failed: {e}", flush=True)
+                print(f"plot of {r} failed: {str(e)[:300]}", flush=True)
     if pngs:
         lines += ["Seed-0 samples: " + " ".join(pngs), ""]
     return lines
@@ -238,7 +243,8 @@ def main(argv=None):
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         lines += [f"Reproduce: `{command}` (CPU, {args.jobs} runs at a time, {args.threads} TF thread(s) "
                   f"each); benchmark wall time {time.time() - t0:.0f}s on a shared 2-core machine, CPU time of "
-                  f"the runs so far {(usage.ru_utime + usage.ru_stime) / 60:.1f} CPU-minutes.", ""]
+                  f"the runs so far {(usage.ru_utime + usage.ru_stime) / 60:.1f} CPU-minutes"
+                  + (f" ({len(REUSED)} runs reused from an earlier invocation, not counted)." if REUSED else "."), ""]
         out = os.path.join(args.docs, f"mixing_{part}{suffix}.md")
         with atomic_path(out) as tmp:
             with open(tmp, "w") as f:

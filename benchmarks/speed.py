@@ -96,8 +96,6 @@ def step_flops(kind):
 def worker_peak(cfg):
     _setup_threads(cfg["threads"])
     out = {}
-    import numpy as np
-
     n_rep = cfg["reps"]
     if cfg["framework"] == "tf":
         import tensorflow as tf
@@ -198,7 +196,6 @@ def _kgan_data(kind, batch, prefetch, d_steps=1, labels=False):
 def worker_kgan(cfg):
     _setup_threads(cfg["threads"])
     import keras
-    import tensorflow as tf
 
     _COMPILE.clear()
     _COMPILE.update(jit_compile=cfg["jit"], steps_per_execution=cfg["spe"])
@@ -443,7 +440,7 @@ def main(argv=None):
                                              "repeats": repeats})
             _say(f"  torch {kind}: {res[kind]['torch']}")
     # regulariser overhead
-    from kgan.tuning import available_methods, get_method
+    from kgan.tuning import available_methods
 
     methods = [m.strip() for m in args.methods.split(",")] if args.methods else available_methods()
     res["overhead"] = {}

@@ -152,7 +152,7 @@ class Progress:
         print(text, file=self.stream, flush=True)
 
 
-def run_one(protocol, method, seed, compile_kwargs, progress, label, keep_samples=2500):
+def run_one(protocol, method, seed, compile_kwargs, progress, label, keep_samples=1000):
     """Train ``method`` on ``protocol`` with ``seed``; returns the result row."""
     import keras
     import numpy as np
@@ -201,7 +201,8 @@ def run_one(protocol, method, seed, compile_kwargs, progress, label, keep_sample
         if row["status"] == "ok":
             row["status"] = "non-finite samples"
     row["eval_seconds"] = time.time() - t1
-    row["samples"] = samples[:keep_samples if samples.ndim == 2 else 64].tolist()
+    # a few samples for the page's plots, rounded to keep the run store small
+    row["samples"] = np.round(samples[:keep_samples if samples.ndim == 2 else 16], 3).tolist()
     return row
 
 
@@ -315,7 +316,6 @@ def _plot_2d(rows, protocol, path):
 
 def _plot_images(rows, protocol, path):
     import numpy as np
-    from PIL import Image
 
     from kgan.callbacks.core import image_grid
 
@@ -382,7 +382,7 @@ def write_page(rows, protocols, out_path, preset, command, machine_note=""):
     stem = os.path.splitext(os.path.basename(out_path))[0]
     img_dir = os.path.join(out_dir, stem)
     os.makedirs(img_dir, exist_ok=True)
-    lines = [f"# kgan results: every method on the offline protocols", "",
+    lines = ["# kgan results: every method on the offline protocols", "",
              f"Produced by `{command}` ({'full protocol' if preset == 'full' else preset + ' preset: '}"
              + ("" if preset == "full" else _reduced_note(protocols)) + ").",
              "Regenerate with the same command; the full protocols are `kgan bench` without flags.", ""]

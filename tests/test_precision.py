@@ -1,8 +1,6 @@
 """Mixed precision (mixed_float16 + LossScaleOptimizer) and XLA (jit_compile) for every
 model in kgan.models that the tuning registry knows: a few steps, finite losses,
 float32 outputs, .keras save/load, and the `kgan train` flags end to end."""
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -60,9 +58,6 @@ def _check_model(model, dataset, mode, tmp_path, steps=2):
 # this file's to fix). strict=True: these cases start failing as soon as the bug is fixed,
 # which is the signal to delete the entry.
 KNOWN_BUGS = {
-    **{(m, "jit_compile"): "Beta(alpha, alpha) is drawn with tf.random.stateless_gamma, which has no "
-                           "XLA kernel (StatelessRandomGammaV3)" for m in ("mixup", "cutmix", "srmix",
-                                                                        "adaptivemix")},
     **{(m, "mixed_float16"): "CutMix/SRMix multiply the float16 inputs by a float32 mask "
                              "(TypeError in the layer's call)" for m in ("cutmix", "srmix")},
 }

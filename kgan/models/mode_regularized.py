@@ -174,8 +174,8 @@ class RegularizedGAN(GAN):
 
         Args:
             e_optimizer: the encoder's optimizer. None uses a fresh copy of
-                ``g_optimizer``'s configuration (own state; the paper trains E
-                with its own Adam). Must not be the D or G optimizer object.
+                ``g_optimizer``'s configuration (with its own state). Must not be
+                the D or G optimizer object.
             **kwargs: :meth:`GAN.compile` arguments (``loss``, ``d_steps``,
                 ``gp_weight``, ``r1_weight``, ``jit_compile``...).
         """
