@@ -97,7 +97,7 @@ def sample_png(logdir, path, dataset=None, n=64):
     import keras
 
     import kgan.layers  # noqa: F401  (registers kgan classes for loading)
-    import kgan.models  # noqa: F401
+    import kgan.models  # noqa: F401  (registers kgan models)
     from kgan.callbacks.core import save_samples_png
 
     model = keras.saving.load_model(os.path.join(logdir, "model.keras"))
@@ -185,7 +185,7 @@ def veegan(args, p):
              f"G 1e-3, batch 512), {p['toy_steps']} iterations, 2,500 samples, seeds 0..{p['toy_seeds'] - 1}; "
              "mean ± sd (per-seed values in brackets). Mixing: mix_prob 0.5, lambda ~ U(0, 1); on 2D points "
              "CutMix/SRMix regions are coordinates (SRMix sigma 0.25); AdaptiveMix variant paper.", "",
-             "| kgan recipe | modes | % high quality | reverse KL | CPU s/run |", "|---|---|---|---|---|"]
+             "| kgan recipe | modes | % high quality | reverse KL | wall s/run (shared machine) |", "|---|---|---|---|---|"]
     for r in recipes:
         if r not in res:
             continue
