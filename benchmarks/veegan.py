@@ -27,7 +27,9 @@ def run_one(recipe, seed, steps, logdir, threads):
                TF_NUM_INTEROP_THREADS=str(threads))
     cmd = [sys.executable, "-m", "kgan.cli", "train", recipe, "--seed", str(seed), "--steps", str(steps),
            "--logdir", logdir, "--no-backup", "--no-samples"]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.makedirs(logdir, exist_ok=True)
+    log = open(os.path.join(logdir, "train.log"), "w")  # a file, not a pipe: a chatty run cannot block
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
 
 
 def main(argv=None):
@@ -54,7 +56,8 @@ def main(argv=None):
                 continue
             running.remove(item)
             if proc.returncode != 0:
-                print(f"[{time.time() - t0:6.0f}s] {recipe} seed {seed} FAILED:\n{proc.stderr.read()[-2000:]}")
+                with open(os.path.join(logdir, "train.log")) as f:
+                    print(f"[{time.time() - t0:6.0f}s] {recipe} seed {seed} FAILED:\n{f.read()[-2000:]}")
                 continue
             with open(os.path.join(logdir, "report.json")) as f:
                 rep = json.load(f)
