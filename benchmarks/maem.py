@@ -139,8 +139,8 @@ def veegan(args, cmd):
             jobs.append((recipe, recipe, seed, args.veegan_steps, logdir, {}))
     res = run_jobs(jobs, args.jobs)
     lines = [f"Command: `{cmd}`", "",
-             f"Protocol{' (REDUCED: ' + str(args.veegan_seeds) + ' seed(s) instead of 5)' if args.veegan_seeds < 5 else ''}"
-             f": VEEGAN (benchmarks.md A), {args.veegan_steps} iterations, batch 512, 2,500 samples; recipes "
+             f"Protocol{_reduced_2d(args)}: VEEGAN (benchmarks.md A), {args.veegan_steps} iterations, batch 512, "
+             "2,500 samples; recipes "
              "`ring8_maem` / `grid25_maem` (the VEEGAN G and D, non-saturating loss on the code's mean, all three "
              "regularisers). Per-seed values in brackets.", "",
              "| model | dataset | modes | % high quality | reverse KL | CPU ms/step |", "|---|---|---|---|---|---|"]
@@ -161,6 +161,15 @@ def veegan(args, cmd):
     text = "\n".join(lines) + "\n"
     _write(os.path.join(ROOT, "docs", "maem_veegan.md"), text)
     print(text)
+
+
+def _reduced_2d(args):
+    cut = []
+    if args.veegan_seeds < 5:
+        cut.append(f"{args.veegan_seeds} seed(s) instead of 5")
+    if args.veegan_steps < 25_000:
+        cut.append(f"{args.veegan_steps} iterations instead of 25,000")
+    return f" (REDUCED: {', '.join(cut)})" if cut else ""
 
 
 def _scatter(args, recipe, reps):
