@@ -152,7 +152,7 @@ class Progress:
         print(text, file=self.stream, flush=True)
 
 
-def run_one(protocol, method, seed, compile_kwargs, progress, label, keep_samples=1000):
+def run_one(protocol, method, seed, compile_kwargs, progress, label, keep_samples=500):
     """Train ``method`` on ``protocol`` with ``seed``; returns the result row."""
     import keras
     import numpy as np
@@ -201,9 +201,34 @@ def run_one(protocol, method, seed, compile_kwargs, progress, label, keep_sample
         if row["status"] == "ok":
             row["status"] = "non-finite samples"
     row["eval_seconds"] = time.time() - t1
-    # a few samples for the page's plots, rounded to keep the run store small
-    row["samples"] = np.round(samples[:keep_samples if samples.ndim == 2 else 16], 3).tolist()
+    row.update(pack_samples(samples, keep_samples))
     return row
+
+
+def pack_samples(samples, keep=500):
+    """A few samples for the page's plots, small enough for the run store: 2D points
+    rounded to 3 decimals; 16 images as base64 uint8 (``[-1, 1]`` -> 0..255)."""
+    import base64
+
+    import numpy as np
+
+    samples = np.asarray(samples)
+    if samples.ndim == 2:
+        return {"samples": np.round(samples[:keep], 3).tolist()}
+    u8 = np.clip(np.round((samples[:16] + 1.0) * 127.5), 0, 255).astype("uint8")
+    return {"samples_u8": base64.b64encode(u8.tobytes()).decode("ascii"), "samples_shape": list(u8.shape)}
+
+
+def unpack_samples(row):
+    """Inverse of :func:`pack_samples` (images back in ``[-1, 1]``)."""
+    import base64
+
+    import numpy as np
+
+    if "samples_u8" in row:
+        u8 = np.frombuffer(base64.b64decode(row["samples_u8"]), dtype="uint8").reshape(row["samples_shape"])
+        return u8.astype("float32") / 127.5 - 1.0
+    return np.asarray(row.get("samples", []), dtype="float32")
 
 
 # ------------------------------------------------------------------ the page
@@ -292,7 +317,7 @@ def _plot_2d(rows, protocol, path):
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (method, r) in zip(axes.ravel(), first.items()):
-        pts = np.asarray(r["samples"], dtype=float)
+        pts = unpack_samples(r)
         ax.axis("on")
         if len(pts):
             ax.scatter(pts[:, 0], pts[:, 1], s=1, alpha=0.4)
@@ -322,7 +347,7 @@ def _plot_images(rows, protocol, path):
     tiles = []
     for method in dict.fromkeys(r["method"] for r in rows if r["protocol"] == protocol.name):
         r = next(r for r in rows if r["protocol"] == protocol.name and r["method"] == method)
-        x = np.asarray(r["samples"], dtype=np.float32)[:16]
+        x = unpack_samples(r)[:16]
         if x.ndim != 4 or not len(x):
             continue
         g = image_grid(x, ncols=16)

@@ -13,6 +13,26 @@ try:
 except RuntimeError:  # already initialised by an earlier import: tests needing 2 devices will say so
     pass
 
+import itertools  # noqa: E402
+
+# Every MirroredStrategy made in one process numbers its collective groups from the
+# same base, and TF's collective executor keeps the first strategy's instances: a
+# later strategy whose n-th collective differs in type (an all_gather in ReACGAN's
+# D2D-CE or MaEM-GAN's replay buffer vs a gradient all-reduce) is aborted with
+# "Collective instance N expected type ...". Give each strategy its own key range,
+# as TensorFlow's own tests do. (One strategy per process, as in `kgan train`, never
+# meets this.)
+_key_bases = itertools.count(1)
+_mirrored_init = tf.distribute.MirroredStrategy.__init__
+
+
+def _mirrored_init_with_own_keys(self, *args, **kwargs):
+    tf.distribute.MirroredStrategy._collective_key_base = 1_000_000 * next(_key_bases)
+    _mirrored_init(self, *args, **kwargs)
+
+
+tf.distribute.MirroredStrategy.__init__ = _mirrored_init_with_own_keys
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
