@@ -408,8 +408,8 @@ def write_page(rows, protocols, out_path, preset, command, machine_note=""):
     img_dir = os.path.join(out_dir, stem)
     os.makedirs(img_dir, exist_ok=True)
     lines = ["# kgan results: every method on the offline protocols", "",
-             f"Produced by `{command}` ({'full protocol' if preset == 'full' else preset + ' preset: '}"
-             + ("" if preset == "full" else _reduced_note(protocols)) + ").",
+             f"Produced by `{command}`"
+             + (" (the full protocols)." if preset == "full" else f" (`--{preset}`: " + _reduced_note(protocols) + ")."),
              "Regenerate with the same command; the full protocols are `kgan bench` without flags.", ""]
     if machine_note:
         lines += [machine_note, ""]
@@ -448,7 +448,7 @@ def write_page(rows, protocols, out_path, preset, command, machine_note=""):
 
 def _reduced_note(protocols):
     parts = [f"{p.name}: {p.steps} steps, {p.seeds} seed(s), {p.n_eval} samples" for p in protocols.values()]
-    return "REDUCED, not the published protocols (" + "; ".join(parts) + ")"
+    return "REDUCED, not the published protocols: " + "; ".join(parts)
 
 
 # ------------------------------------------------------------------ command line
@@ -519,7 +519,9 @@ def main(argv=None):
         with atomic_path(store) as tmp:
             with open(tmp, "w") as f:
                 json.dump(rows, f)
-    command = "kgan bench" + "".join(f" {a}" for a in argv if a not in ("--resume",))
+    import shlex
+
+    command = "kgan bench" + "".join(f" {shlex.quote(a)}" for a in argv if a not in ("--resume",))
     write_page(rows, protocols, out, preset, command, args.note)
     progress.say(f"wrote {out} ({len(rows)} runs, {time.time() - t_all:.0f} s)")
     return 0

@@ -54,13 +54,7 @@ def _check_model(model, dataset, mode, tmp_path, steps=2):
     assert all(np.all(np.isfinite(v)) for v in hist.history.values())
 
 
-# Known bugs in kgan/models/mixing.py and kgan/layers/mixing.py (reported to the lead, not
-# this file's to fix). strict=True: these cases start failing as soon as the bug is fixed,
-# which is the signal to delete the entry.
-KNOWN_BUGS = {
-    **{(m, "mixed_float16"): "CutMix/SRMix multiply the float16 inputs by a float32 mask "
-                             "(TypeError in the layer's call)" for m in ("cutmix", "srmix")},
-}
+KNOWN_BUGS = {}  # (method, mode) -> reason, for cases marked xfail(strict=True)
 CASES = [pytest.param(m, mode, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(m, mode)]))
          if (m, mode) in KNOWN_BUGS else (m, mode)
          for m in METHODS for mode in MODES[:2]] + [("gan", MODES[2])]

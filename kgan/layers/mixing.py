@@ -202,7 +202,9 @@ def box_mask(x, lam0, center):
     axes = _spatial_axes(rank)
     k = len(axes)
     shape = tf.shape(x)
-    lam0 = tf.clip_by_value(lam0, 0.0, 1.0)
+    # the mask is built in float32 whatever the compute dtype (mixed precision autocasts inputs)
+    lam0 = tf.clip_by_value(tf.cast(lam0, tf.float32), 0.0, 1.0)
+    center = tf.cast(center, tf.float32)
     side_frac = tf.pow(1.0 - lam0, 1.0 / k)  # (B,)
     inside = None
     for j, axis in enumerate(axes):
