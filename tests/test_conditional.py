@@ -133,7 +133,7 @@ def test_d2dce_per_replica_vs_gathered_negatives():
     gather=False: each replica's loss is the loss of its half alone."""
     cpus = tf.config.list_logical_devices("CPU")
     assert len(cpus) >= 2, "conftest.py must create 2 logical CPUs before TensorFlow starts"
-    strategy = mirrored_strategy([c.name for c in cpus[:2]])
+    strategy = tf.distribute.MirroredStrategy([c.name for c in cpus[:2]])
     rng = np.random.default_rng(4)
     f, v = unit(rng, 8, 5), unit(rng, 8, 5)
     y = np.array([0, 1, 2, 0, 1, 2, 3, 3], "int32")
@@ -277,24 +277,6 @@ def test_bad_input_is_named():
         gan.generate(2, labels=[0, 5])
 
 
-def mirrored_strategy(devices):
-    """A MirroredStrategy with its own collective group keys. Strategies made in one process
-    share group keys by default, and the process-wide collective executor then rejects a
-    later strategy whose n-th collective differs in type (e.g. ReACGAN's all_gather) from an
-    earlier strategy's n-th collective. TensorFlow's own tests set this class attribute."""
-    cls = tf.distribute.MirroredStrategy
-    old = cls._collective_key_base
-    cls._collective_key_base = 10_000 * (1 + len(_KEY_BASES))
-    _KEY_BASES.append(cls._collective_key_base)
-    try:
-        return cls(devices)
-    finally:
-        cls._collective_key_base = old
-
-
-_KEY_BASES = []
-
-
 def _one_step(strategy, cls, **kw):
     with strategy.scope():
         gan = compile_(make(cls, augment=kgan.layers.DiffAugment(), bn=False, **kw))
@@ -309,7 +291,7 @@ def test_mirrored_step_equals_single_device_step(cls, kw):
     cpus = tf.config.list_logical_devices("CPU")
     assert len(cpus) >= 2, "conftest.py must create 2 logical CPUs before TensorFlow starts"
     single = _one_step(tf.distribute.OneDeviceStrategy("CPU:0"), cls, **kw)
-    mirrored = _one_step(mirrored_strategy([c.name for c in cpus[:2]]), cls, **kw)
+    mirrored = _one_step(tf.distribute.MirroredStrategy([c.name for c in cpus[:2]]), cls, **kw)
     assert len(single) == len(mirrored)
     for a, b in zip(single, mirrored):
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=2e-5)
