@@ -49,10 +49,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     The weights (G, D, EMA, both optimizers, the step counter) and the epoch
     counter are written to temporary names and renamed, so a process killed
     mid-save leaves the previous backup intact; a restarted ``fit`` resumes
-    from the last completed epoch.
+    from the last completed epoch. As in Keras, the backup is deleted when
+    ``fit`` completes (``delete_checkpoint=True``), so running a finished
+    command again trains afresh.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False):
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint,
                          double_checkpoint=False)
 
