@@ -54,20 +54,6 @@ def test_mode_coverage_threshold_and_no_hq():
     assert r["modes"] == 0 and r["hq_fraction"] == 0.0 and r["reverse_kl"] == float("inf")
 
 
-def test_mode_coverage_matches_kgan_data():
-    data = pytest.importorskip("kgan.data")
-    if not hasattr(data, "mode_means"):
-        pytest.skip("kgan.data.mode_means not written yet")
-    from kgan.metrics.modes import _FALLBACK_MODES, _resolve_modes
-
-    for name in ("ring8", "grid25"):
-        m, s = _resolve_modes(name, None, None)
-        fm, fs = _FALLBACK_MODES[name]
-        order = np.lexsort(m.T), np.lexsort(fm.T)
-        np.testing.assert_allclose(m[order[0]], fm[order[1]], atol=1e-6)
-        assert s == pytest.approx(fs)
-
-
 def test_mode_coverage_bad_input():
     with pytest.raises(ValueError, match="samples"):
         M.mode_coverage(np.zeros((4, 3)), "ring8")

@@ -14,16 +14,6 @@ import numpy as np
 from kgan.metrics._checks import as_features, as_probs
 from kgan.utils import check_positive_int
 
-# Fallback copy of the 2D mixtures (methods.md, "Common ground"), used only if
-# kgan.data is not importable. Tests check it agrees with kgan.data.mode_means.
-_RING_ANGLES = 2.0 * np.pi * np.arange(8) / 8.0  # NOT linspace with endpoint
-_GRID = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
-_FALLBACK_MODES = {
-    "ring8": (np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], axis=1), 0.01),
-    "grid25": (np.array([[a, b] for a in _GRID for b in _GRID]), 0.05),
-}
-
-
 def kl_to_uniform(counts):
     """``KL(p || uniform)`` in nats of a histogram ``counts`` over K bins.
 
@@ -51,26 +41,9 @@ def _resolve_modes(dataset, means, sigma):
         return means, float(sigma)
     if dataset is None:
         raise ValueError("Pass `dataset` ('ring8' or 'grid25') or explicit `means` and `sigma`; received neither.")
-    table = None
-    try:
-        from kgan.data import mode_means as _data_mode_means
-    except ImportError:
-        _data_mode_means = None
-    if _data_mode_means is not None:
-        table = _data_mode_means(dataset)
-    if table is None:
-        if dataset not in _FALLBACK_MODES:
-            raise ValueError(
-                f"`dataset` must be one of {sorted(_FALLBACK_MODES)}; received dataset={dataset!r}.")
-        table = _FALLBACK_MODES[dataset]
-    if isinstance(table, dict):
-        m, s = table["means"], table["sigma"]
-    elif isinstance(table, tuple) and len(table) == 2 and np.ndim(table[1]) == 0:
-        m, s = table
-    else:  # means only
-        if dataset not in _FALLBACK_MODES:
-            raise ValueError(f"No sigma known for dataset={dataset!r}; pass `sigma`.")
-        m, s = table, _FALLBACK_MODES[dataset][1]
+    from kgan.data import mode_means  # the one definition of the 2D mixtures
+
+    m, s = mode_means(dataset)
     if sigma is not None:
         s = sigma
     return np.asarray(m, dtype=np.float64), float(s)
