@@ -24,13 +24,13 @@ def build(cfg):
     return gan
 
 
-def main(cfg):
-    data = kgan.data.load(DATASET, batch_size=cfg.batch_size, seed=cfg.seed)
+def main(cfg, dataset=DATASET):
+    data = kgan.data.load(dataset, batch_size=cfg.batch_size, seed=cfg.seed)
     with cfg.strategy.scope():
         gan = build(cfg)
     gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-            callbacks=cfg.callbacks(dataset=DATASET), verbose=cfg.verbose)
-    report = kgan.metrics.mode_coverage(gan.generate(2500, seed=cfg.seed), DATASET)
+            callbacks=cfg.callbacks(dataset=dataset), verbose=cfg.verbose)
+    report = kgan.metrics.mode_coverage(gan.generate(2500, seed=cfg.seed), dataset)
     return cfg.finish(gan, report)
 
 

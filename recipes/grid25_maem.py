@@ -80,16 +80,16 @@ class StepTimer(keras.callbacks.Callback):
         return {"wall_ms_per_step": 1e3 * statistics.median(wall), "cpu_ms_per_step": 1e3 * statistics.median(cpu)}
 
 
-def main(cfg):
+def main(cfg, dataset=DATASET):
     d_steps = int(cfg.extra.get("d_steps", 1))
-    data = kgan.data.load(DATASET, batch_size=cfg.batch_size * d_steps, seed=cfg.seed)
+    data = kgan.data.load(dataset, batch_size=cfg.batch_size * d_steps, seed=cfg.seed)
     with cfg.strategy.scope():
-        gan = build(cfg)
+        gan = build(cfg, noise=kgan.data.mode_means(dataset)[1])
     timer = StepTimer(cfg.steps_per_epoch)
     gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-            callbacks=cfg.callbacks(dataset=DATASET, extra=[timer]), verbose=cfg.verbose)
-    report = kgan.metrics.mode_coverage(gan.generate(2500, seed=cfg.seed), DATASET)
-    report.update(dataset=DATASET, ablation=cfg.extra.get("ablation", "all"), **timer.report())
+            callbacks=cfg.callbacks(dataset=dataset, extra=[timer]), verbose=cfg.verbose)
+    report = kgan.metrics.mode_coverage(gan.generate(2500, seed=cfg.seed), dataset)
+    report.update(dataset=dataset, ablation=cfg.extra.get("ablation", "all"), **timer.report())
     return cfg.finish(gan, report)
 
 
