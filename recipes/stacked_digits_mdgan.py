@@ -66,13 +66,13 @@ def evaluate(gan, cfg, dataset=DATASET, metrics=METRICS):
     return report
 
 
-def main(cfg):
-    data = kgan.data.load(DATASET, batch_size=cfg.batch_size, labels=False, seed=cfg.seed)
+def main(cfg, dataset=DATASET, size=SIZE, channels=CHANNELS):
+    data = kgan.data.load(dataset, batch_size=cfg.batch_size, labels=False, seed=cfg.seed)
     with cfg.strategy.scope():
-        gan = build(cfg)
+        gan = build(cfg, size=size, channels=channels)
     gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-            callbacks=cfg.callbacks(dataset=DATASET), verbose=cfg.verbose)
-    return cfg.finish(gan, evaluate(gan, cfg))
+            callbacks=cfg.callbacks(dataset=dataset), verbose=cfg.verbose)
+    return cfg.finish(gan, evaluate(gan, cfg, dataset=dataset))
 
 
 if __name__ == "__main__":

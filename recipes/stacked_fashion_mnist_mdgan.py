@@ -16,63 +16,22 @@ Other options: --set lambda1=0.2 --set lambda2=... --set loss=hinge --set eval_s
     kgan train stacked_fashion_mnist_mdgan --set model=gan         # the baseline
     kgan train stacked_fashion_mnist_mdgan --steps 2000            # a quick look
 """
-import keras
-
 import kgan
+from stacked_digits_mdgan import DEFAULTS, METRICS  # noqa: F401  (same models, options and protocol)
+from stacked_digits_mdgan import build as _build
+from stacked_digits_mdgan import main as _main
 
 DATASET = "stacked_fashion_mnist"
 SIZE, CHANNELS = 28, 3
-DEFAULTS = dict(steps=20_000, steps_per_epoch=1_000, batch_size=64)
-METRICS = ("modes", "kl", "mode_score", "missing_modes")
-MODELS = ("mdgan", "regan", "gan")
 
 
-def build(cfg, size=SIZE, channels=CHANNELS):
-    """The model named by ``--set model=`` (mdgan, regan or gan), compiled."""
-    kind = cfg.extra.get("model", "mdgan")
-    if kind not in MODELS:
-        raise ValueError(f"--set model must be one of {list(MODELS)}; received model={kind!r}.")
-    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
-    G = kgan.nets.dcgan_generator(size, channels, latent_dim=128)
-    D = kgan.nets.dcgan_discriminator(size, channels)
-    common = dict(ema_decay=0.999, ema_start=1000, seed=cfg.seed)
-    compile_kw = dict(loss=cfg.extra.get("loss", "non_saturating"), **cfg.compile_kwargs)
-    if kind == "gan":
-        gan = kgan.models.GAN(G, D, **common)
-        gan.compile(d_optimizer=adam(), g_optimizer=adam(), **compile_kw)
-        return gan
-    E = kgan.nets.dcgan_encoder(size, channels, latent_dim=128)
-    lambda1 = float(cfg.extra.get("lambda1", 0.2))
-    if kind == "regan":
-        gan = kgan.models.RegularizedGAN(G, D, E, lambda1=lambda1,
-                                         lambda2=float(cfg.extra.get("lambda2", 0.4)), **common)
-        gan.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam(), **compile_kw)
-        return gan
-    D2 = kgan.nets.dcgan_discriminator(size, channels, name="diffusion_discriminator")
-    gan = kgan.models.MDGAN(G, D, E, D2, lambda1=lambda1, lambda2=float(cfg.extra.get("lambda2", 1.0)),
-                            **common)
-    gan.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam(), d2_optimizer=adam(),
-                **compile_kw)
-    return gan
-
-
-def evaluate(gan, cfg, dataset=DATASET, metrics=METRICS):
-    """The stacked-data metrics on ``eval_samples`` (26,000) generated samples."""
-    from kgan.metrics.suite import Evaluator
-
-    n = int(cfg.extra.get("eval_samples", 26_000))
-    report = Evaluator(metrics, dataset, seed=cfg.seed).evaluate(gan.generate(n, seed=cfg.seed))
-    report.update(dataset=dataset, model=cfg.extra.get("model", "mdgan"), eval_samples=n)
-    return report
+def build(cfg):
+    """stacked_digits_mdgan's models at 28x28x3."""
+    return _build(cfg, size=SIZE, channels=CHANNELS)
 
 
 def main(cfg):
-    data = kgan.data.load(DATASET, batch_size=cfg.batch_size, labels=False, seed=cfg.seed)
-    with cfg.strategy.scope():
-        gan = build(cfg)
-    gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-            callbacks=cfg.callbacks(dataset=DATASET), verbose=cfg.verbose)
-    return cfg.finish(gan, evaluate(gan, cfg))
+    return _main(cfg, dataset=DATASET, size=SIZE, channels=CHANNELS)
 
 
 if __name__ == "__main__":
