@@ -59,7 +59,8 @@ def build(cfg):
     return gan
 
 
-def main(cfg):
+def main(cfg, build=build):
+    """Train and evaluate ``build(cfg)``; fashion_mnist/cifar10 projgan and reacgan reuse it."""
     opt = cfg.extra.get
     d_steps = int(opt("d_steps", 5))
     data = kgan.data.load(DATASET, batch_size=cfg.batch_size * d_steps, labels=True, seed=cfg.seed,
@@ -68,7 +69,7 @@ def main(cfg):
         gan = build(cfg)
     hist = gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
                    callbacks=cfg.callbacks(dataset=DATASET), verbose=cfg.verbose)
-    report = {"dataset": DATASET, "model": "ACGAN", "history": hist.history}
+    report = {"dataset": DATASET, "model": type(gan).__name__, "history": hist.history}
     n = int(opt("eval_samples", 10_000))
     if n:
         from kgan.metrics.suite import Evaluator

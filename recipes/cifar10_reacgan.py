@@ -32,9 +32,9 @@ Options: --set loss=hinge --set lr=2.83e-4 --set d_steps=5 --set width=64 --set 
          --set eval_samples=10000 --set inception_weights=imagenet --set data_dir=
 """
 import keras
-import numpy as np
 
 import kgan
+from cifar10_acgan import main as _main  # the same training and evaluation
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
@@ -61,25 +61,7 @@ def build(cfg):
 
 
 def main(cfg):
-    opt = cfg.extra.get
-    d_steps = int(opt("d_steps", 5))
-    data = kgan.data.load(DATASET, batch_size=cfg.batch_size * d_steps, labels=True, seed=cfg.seed,
-                          data_dir=opt("data_dir", None) or None)
-    with cfg.strategy.scope():
-        gan = build(cfg)
-    hist = gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                   callbacks=cfg.callbacks(dataset=DATASET), verbose=cfg.verbose)
-    report = {"dataset": DATASET, "model": "ReACGAN", "history": hist.history}
-    n = int(opt("eval_samples", 10_000))
-    if n:
-        from kgan.metrics.suite import Evaluator
-
-        evaluator = Evaluator("fid,is,prdc", DATASET, extractor="inception",
-                              weights=opt("inception_weights", "imagenet"), real_split="train")
-        labels = np.arange(n) % 10
-        report.update(evaluator.evaluate(gan.generate(n, labels=labels, seed=cfg.seed), labels))
-        report["metric_label"] = evaluator.label
-    return cfg.finish(gan, report)
+    return _main(cfg, build=build)
 
 
 if __name__ == "__main__":

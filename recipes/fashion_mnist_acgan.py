@@ -58,7 +58,8 @@ def build(cfg):
     return gan
 
 
-def main(cfg):
+def main(cfg, build=build):
+    """Train and evaluate ``build(cfg)``; fashion_mnist/cifar10 projgan and reacgan reuse it."""
     opt = cfg.extra.get
     d_steps = int(opt("d_steps", 1))
     # --batch-size is the batch of one update; each train_step takes d_steps of them
@@ -71,7 +72,7 @@ def main(cfg):
         on_epoch_end=lambda e, logs: times.append((time.process_time() - times.pop()) / cfg.steps_per_epoch))
     hist = gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
                    callbacks=cfg.callbacks(dataset=DATASET, extra=[timer]), verbose=cfg.verbose)
-    report = {"dataset": DATASET, "model": "ACGAN", "history": hist.history,
+    report = {"dataset": DATASET, "model": type(gan).__name__, "history": hist.history,
               "step_seconds_cpu": float(np.median(times[1:] or times))}  # epoch 1 includes tracing
     n = int(opt("eval_samples", 10_000))
     if n:

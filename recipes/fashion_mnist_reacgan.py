@@ -22,15 +22,10 @@ Options: --set loss=hinge --set width=64 --set lr=2e-4 --set d_steps=1 --set con
          --set diffaugment=false --set ema_decay=0.999 --set ema_start=1000 --set eval_samples=10000
          --set save_samples=false
 """
-import os
-import time
-
 import keras
-import numpy as np
 
 import kgan
-from kgan.metrics.suite import Evaluator
-from kgan.utils import atomic_path
+from fashion_mnist_acgan import main as _main  # the same training and evaluation
 
 DATASET = "fashion_mnist"
 DEFAULTS = dict(steps=10_000, steps_per_epoch=500, batch_size=64)
@@ -58,31 +53,7 @@ def build(cfg):
 
 
 def main(cfg):
-    opt = cfg.extra.get
-    d_steps = int(opt("d_steps", 1))
-    # --batch-size is the batch of one update; each train_step takes d_steps of them
-    data = kgan.data.load(DATASET, batch_size=cfg.batch_size * d_steps, labels=True, seed=cfg.seed)
-    with cfg.strategy.scope():
-        gan = build(cfg)
-    times = []
-    timer = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda e, logs: times.append(time.process_time()),
-        on_epoch_end=lambda e, logs: times.append((time.process_time() - times.pop()) / cfg.steps_per_epoch))
-    hist = gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                   callbacks=cfg.callbacks(dataset=DATASET, extra=[timer]), verbose=cfg.verbose)
-    report = {"dataset": DATASET, "model": "ReACGAN", "history": hist.history,
-              "step_seconds_cpu": float(np.median(times[1:] or times))}  # epoch 1 includes tracing
-    n = int(opt("eval_samples", 10_000))
-    if n:
-        evaluator = Evaluator("fid,class_acc,prdc", DATASET)
-        labels = np.arange(n) % 10
-        fake = gan.generate(n, labels=labels, seed=cfg.seed)
-        report.update(evaluator.evaluate(fake, labels))
-        report["fd_label"] = evaluator.label
-        if opt("save_samples", False):  # for benchmarks/conditional.py (per-class metrics, grids)
-            with atomic_path(os.path.join(cfg.logdir, "samples.npz")) as tmp:
-                np.savez_compressed(tmp, x=np.round((fake + 1) * 127.5).astype("uint8"), y=labels)
-    return cfg.finish(gan, report)
+    return _main(cfg, build=build)
 
 
 if __name__ == "__main__":
