@@ -403,9 +403,8 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------------ the step
     def optimize(self, optimizer, loss, variables, tape):
-        """Apply ``loss``'s gradients (``loss`` is this replica's mean; it is
-        divided by the replica count here because gradients are all-reduced
-        with SUM, and scaled for mixed precision)."""
+        """Apply the gradients of ``loss`` (already passed through :meth:`scaled`)
+        to ``variables``; the optimizer all-reduces them across replicas."""
         grads = tape.gradient(loss, variables)
         grads = [g if g is None else tf.cast(g, v.dtype) for g, v in zip(grads, variables)]
         optimizer.apply(grads, variables)
