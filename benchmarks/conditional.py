@@ -25,11 +25,12 @@ Each run is a separate ``kgan train`` process (``--jobs`` at a time, one TF
 thread each). The default is the full protocol; ``--reduced`` is the smaller
 one that fitted this session's CPU budget, and everything it writes says so.
 
-    python benchmarks/conditional.py             # full: 10k steps, width 64, 3 seeds, 10k samples
-    python benchmarks/conditional.py --reduced   # the reduced protocol run in this session
+    python benchmarks/conditional.py                    # CPU protocol: 3k steps, width 32, 3 seeds, 10k samples
+    python benchmarks/conditional.py --protocol long    # 10k steps, width 64 (GPU-scale)
+    python benchmarks/conditional.py --reduced          # 1k steps, no EMA (a smoke-scale look)
 
-Writes docs/conditional_benchmark[_reduced].md, docs/conditional_grad_norms[_reduced].png
-and a sample grid per model (docs/conditional_<model>[_reduced].png; one row per class).
+Writes docs/conditional_benchmark[_long|_reduced].md, docs/conditional_grad_norms[...].png
+and a sample grid per model (docs/conditional_<model>[...].png; one row per class).
 """
 import argparse
 import json
@@ -47,10 +48,13 @@ sys.path.insert(0, ROOT)
 MODELS = ["acgan", "projgan", "reacgan"]
 NAMES = {"acgan": "ACGAN", "projgan": "ProjGAN", "reacgan": "ReACGAN"}
 CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"]
-FULL = dict(steps=10_000, seeds=[0, 1, 2], width=64, eval_samples=10_000, window=100, ema=True)
-# What fitted this session (~25 CPU-minutes for the whole issue, 2 shared cores): width 32,
-# 1,000 steps, 5,000 evaluation samples, no generator EMA (the recipes start it at step 1000).
+# The default: what a 2-core CPU runs in about an hour (9 runs, two at a time, ~7 min each).
+CPU = dict(steps=3_000, seeds=[0, 1, 2], width=32, eval_samples=10_000, window=100, ema=True)
+# A GPU-scale run (width 64, 10k steps: about 3 CPU-hours per run on the 2-core machine).
+LONG = dict(steps=10_000, seeds=[0, 1, 2], width=64, eval_samples=10_000, window=100, ema=True)
+# A smoke-scale look (session 1): width 32, 1,000 steps, 5,000 samples, no generator EMA.
 REDUCED = dict(steps=1_000, seeds=[0, 1, 2], width=32, eval_samples=5_000, window=50, ema=False)
+PROTOCOLS = {"cpu": CPU, "long": LONG, "reduced": REDUCED}
 
 
 def mean_sd(values):
@@ -163,15 +167,18 @@ def grad_norm_plot(curves, window, path, label):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reduced", action="store_true", help="the reduced protocol of this session")
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="cpu",
+                        help="cpu (default; 3k steps, width 32), long (10k, width 64) or reduced (1k, no EMA)")
+    parser.add_argument("--reduced", action="store_true", help="same as --protocol reduced")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
     parser.add_argument("--threads", type=int, default=1, help="TF threads per run")
     parser.add_argument("--logroot", default=os.path.join(ROOT, "tensorboard_logs", "bench_conditional"))
     args = parser.parse_args(argv)
-    proto = REDUCED if args.reduced else FULL
-    tag = "_reduced" if args.reduced else ""
-    label = "REDUCED protocol" if args.reduced else "full protocol"
-    cmd_line = "python benchmarks/conditional.py" + (" --reduced" if args.reduced else "")
+    name = "reduced" if args.reduced else args.protocol
+    proto = PROTOCOLS[name]
+    tag = "" if name == "cpu" else f"_{name}"
+    label = {"cpu": "CPU protocol", "long": "long protocol", "reduced": "REDUCED protocol"}[name]
+    cmd_line = "python benchmarks/conditional.py" + ("" if name == "cpu" else f" --protocol {name}")
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
 
@@ -225,15 +232,14 @@ def main(argv=None):
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_min = (usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime) / 60
     lines = [f"# Conditional GANs on Fashion-MNIST: ACGAN vs ProjGAN vs ReACGAN ({label})", ""]
-    if args.reduced:
-        lines += [
-            "**Reduced protocol.** The full protocol (`python benchmarks/conditional.py`: width 64, "
-            f"{FULL['steps']:,} steps, EMA generator, {FULL['eval_samples']:,} samples, seeds {FULL['seeds']}) did not fit "
-            "this session's budget of about 25 CPU-minutes on a shared 2-core machine. Run here: "
-            f"width {proto['width']} (DCGAN channel multiplier), {proto['steps']:,} generator steps, batch 64, "
-            f"no generator EMA, {proto['eval_samples']:,} class-balanced samples per run, seeds {proto['seeds']}. "
-            "At this length the models are far from converged: read the numbers as early-training "
-            "behaviour, not as final quality.", ""]
+    lines += [
+        f"**{label[0].upper() + label[1:]}:** width {proto['width']} (DCGAN channel multiplier), "
+        f"{proto['steps']:,} generator steps, batch 64, "
+        + ("generator EMA 0.999 from step 1000 (samples from the EMA generator), " if proto["ema"] else
+           "no generator EMA, ")
+        + f"{proto['eval_samples']:,} class-balanced samples per run, seeds {proto['seeds']}. "
+        "A CPU-sized protocol: the models are not converged (StudioGAN trains 100k+ steps on a GPU), so "
+        "read the numbers as the comparison at equal, short training, not as final quality.", ""]
     lines += [
         f"Command: `{cmd_line}` (wrote this file; {cpu_min:.1f} CPU-minutes of runs in this invocation, "
         f"{(time.time() - t0) / 60:.1f} min wall).", "",

@@ -264,6 +264,37 @@ def test_stack_label_helpers():
     assert not np.array_equal(test_stream, train_stream)
 
 
+def test_stacked_mnist_through_tfds(tmp_path, monkeypatch):
+    """stacked_mnist stacks tfds' mnist (tfds' own offline mock_data: random 28x28 digits)."""
+    monkeypatch.setenv("KGAN_OFFLINE", "1")
+    assert D.NAMES.index("mnist") < D.NAMES.index("stacked_mnist")
+    assert D.info("mnist") == D.DatasetInfo("mnist", "image", (28, 28, 1), 10, 10, 60000)
+    assert D.info("stacked_mnist") == D.DatasetInfo("stacked_mnist", "image", (28, 28, 3), 1000, 1000, None)
+    with tfds.testing.mock_data(num_examples=24):
+        bx, by = D.load_arrays("mnist")
+        assert bx.shape == (24, 28, 28, 1) and by.dtype == np.int32 and -1 <= bx.min() <= bx.max() <= 1
+        table = _label_lookup(bx[..., 0], by)
+        assert len(table) == 24  # distinct images: each channel's base label is known
+        x, y = D.load_arrays("stacked_mnist", n=40, seed=2)
+        assert x.shape == (40, 28, 28, 3) and x.dtype == np.float32 and y.dtype == np.int32
+        assert -1 <= x.min() and x.max() <= 1 and 0 <= y.min() and y.max() < 1000
+        base_labels = np.array([[next(iter(table[x[i, :, :, c].tobytes()])) for c in range(3)]
+                                for i in range(40)])
+        np.testing.assert_array_equal(y, D.stack_labels(base_labels))
+        xb, yb = next(iter(D.load("stacked_mnist", 40, seed=2)))  # the stream's first batch
+        assert xb.shape == (40, 28, 28, 3) and xb.dtype == tf.float32 and yb.dtype == tf.int32
+        np.testing.assert_array_equal(xb.numpy(), x)
+        np.testing.assert_array_equal(yb.numpy(), y)
+        assert next(iter(D.load("stacked_mnist", 8, labels=False, split="test"))).shape == (8, 28, 28, 3)
+        with pytest.raises(ValueError, match=r"`split` must be one of \['train', 'test'\] for dataset "
+                                             r"'stacked_mnist'; received split='all'"):
+            D.load("stacked_mnist", 8, split="all")
+    D.clear_cache()
+    with pytest.raises(FileNotFoundError, match=r"'mnist' is not prepared in .*offline.*base set of "
+                                                r"'stacked_mnist'.*tfds build mnist --data_dir"):
+        D.load("stacked_mnist", 8, data_dir=tmp_path)
+
+
 # --------------------------------------------------------------------------- TFDS
 class KganTestTinyImages(tfds.core.GeneratorBasedBuilder):
     """A real, tiny TFDS dataset built offline into a tmp data_dir."""

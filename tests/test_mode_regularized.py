@@ -358,3 +358,55 @@ def test_recipes_build_the_compared_models():
     for name, cls in (("grid25_mdgan", MDGAN), ("ring8_mdgan", MDGAN), ("grid25_regan", RegularizedGAN)):
         gan = load_recipe(name).build(RunConfig(recipe="t"))
         assert type(gan) is cls and gan.latent_dim == 256
+
+
+def _seed_mnist_classifier_cache(cache):
+    """An untrained MNIST domain classifier in a fresh kgan cache (tfds' mock_data digits are random
+    images with random labels, so no classifier can be trained on them to the 98% floor)."""
+    import json
+    import os
+
+    from kgan.metrics import features
+
+    directory = os.path.join(cache, "classifiers")
+    os.makedirs(directory)
+    model_file = f"mnist.v{features._CLASSIFIER_VERSION}.untrained.keras"
+    features._build_cnn((28, 28, 1), 10, seed=0).save(os.path.join(directory, model_file))
+    with open(os.path.join(directory, f"mnist.v{features._CLASSIFIER_VERSION}.json"), "w") as fh:
+        json.dump({"dataset": "mnist", "model_file": model_file, "test_accuracy": None}, fh)
+
+
+def test_stacked_mnist_recipe_runs_end_to_end(tmp_path, monkeypatch):
+    """The internet recipe, offline: tfds' mock_data stands in for MNIST; tiny nets, 2 steps,
+    mode counting on 64 samples with the per-channel (stacked_mnist -> mnist) domain classifier."""
+    import json
+
+    import tensorflow_datasets as tfds
+
+    from kgan.data import clear_cache
+    from kgan.metrics.features import DomainClassifier, StackedDomainClassifier
+    from kgan.run import train
+
+    monkeypatch.setenv("KGAN_OFFLINE", "1")
+    monkeypatch.setenv("KGAN_CACHE", str(tmp_path / "cache"))
+    _seed_mnist_classifier_cache(str(tmp_path / "cache"))
+    clf = DomainClassifier.for_dataset("stacked_mnist", verbose=0)
+    assert isinstance(clf, StackedDomainClassifier) and clf.input_shape == (28, 28, 3)
+    assert clf.num_classes == 1000 and clf.base.dataset == "mnist"
+    logdir = tmp_path / "run"
+    flags = ["--steps", "2", "--steps-per-epoch", "2", "--batch-size", "8", "--logdir", str(logdir),
+             "--no-samples", "--no-backup", "--set", "width=4", "--set", "eval_samples=64"]
+    with pytest.raises(ValueError, match=r"--set metrics must be 'none' or a comma-separated list.*"
+                                         r"received metrics='modes,klx'"):
+        train("stacked_mnist_mdgan", flags + ["--set", "metrics=modes,klx"])  # before any training
+    try:
+        with tfds.testing.mock_data(num_examples=16):
+            report = train("stacked_mnist_mdgan", flags + ["--set", "metrics=modes,kl"])
+    finally:
+        clear_cache()  # mock digits must not stay cached for other tests
+    assert report["dataset"] == "stacked_mnist" and report["model"] == "mdgan" and report["steps"] == 2
+    assert report["eval_samples"] == 64 and 1 <= report["modes"] <= 64 and report["kl"] >= np.log(1000 / 64) - 1e-6
+    saved = json.loads((logdir / "report.json").read_text())
+    assert saved["modes"] == report["modes"]
+    gan = keras.saving.load_model(logdir / "model.keras")
+    assert type(gan) is MDGAN and gan.data_shape == (28, 28, 3)

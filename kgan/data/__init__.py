@@ -15,8 +15,9 @@ Public API::
 
 Values: images float32 NHWC in [-1, 1]; 2D points float32 (N, 2); labels int32.
 Datasets: ``ring8``, ``grid25`` (2D mixtures, infinite), ``digits`` (sklearn
-8x8), ``fashion_mnist`` (offline IDX files, tfds fallback), ``stacked_digits``,
-``stacked_fashion_mnist`` (1000 modes, infinite), ``"folder:PATH"`` /
+8x8), ``fashion_mnist`` (offline IDX files, tfds fallback), ``mnist`` (tfds:
+internet on first use), ``stacked_digits``, ``stacked_fashion_mnist``,
+``stacked_mnist`` (1000 modes, infinite), ``"folder:PATH"`` /
 ``"image_folder"`` and any TensorFlow Datasets image set. See ``docs/data.md``.
 """
 from kgan.data._common import DatasetInfo, Resize, clear_cache

@@ -3,17 +3,17 @@
 Name resolution, in order:
 
 1. built-in names (``NAMES``): ``ring8``, ``grid25`` (2D), ``digits``,
-   ``fashion_mnist``, ``stacked_digits``, ``stacked_fashion_mnist``;
+   ``fashion_mnist``, ``mnist`` (through tfds), ``stacked_digits``,
+   ``stacked_fashion_mnist``, ``stacked_mnist``;
 2. ``"folder:/path/to/images"``, or ``"image_folder"`` with ``data_dir=path``;
 3. any TensorFlow Datasets image dataset (``"cifar10"``, ``"celeb_a"``,
-   ``"lsun/bedroom"``, ``"mnist"``, ``"name:version"``...), read from
-   ``data_dir``.
+   ``"lsun/bedroom"``, ``"name:version"``...), read from ``data_dir``.
 """
-from kgan.data import _common, digits, fashion_mnist, folder, stacked, synthetic
+from kgan.data import _common, digits, fashion_mnist, folder, mnist, stacked, synthetic
 from kgan.utils import check_positive_int
 
-NAMES = list(synthetic.NAMES) + ["digits", "fashion_mnist"] + list(stacked.NAMES)
-_FINITE = {"digits": digits, "fashion_mnist": fashion_mnist}
+NAMES = list(synthetic.NAMES) + ["digits", "fashion_mnist", "mnist"] + list(stacked.NAMES)
+_FINITE = {"digits": digits, "fashion_mnist": fashion_mnist, "mnist": mnist}
 FOLDER_PREFIX = "folder:"
 
 
@@ -23,7 +23,7 @@ def _unknown(name, detail=""):
         f"Unknown dataset name={name!r}{detail}. Known names: {NAMES}; also "
         "'folder:/path/to/images', 'image_folder' (with data_dir=path), or any TensorFlow "
         "Datasets image dataset (see tensorflow_datasets.list_builders()), e.g. 'cifar10', "
-        "'celeb_a', 'lsun/bedroom', 'mnist'.")
+        "'celeb_a', 'lsun/bedroom'.")
 
 
 def _check_name(name):
@@ -108,8 +108,10 @@ def load(name, batch_size, split="train", shuffle=True, seed=0, labels="auto", r
             across replicas). Must not exceed a finite split when
             ``drop_remainder`` (the dataset would be empty).
         split: ``"train"`` (default) / ``"test"``; ``"all"`` for digits and
-            folders; any tfds split expression for tfds sets. 2D and stacked
-            splits are independent streams (stacked: drawn from the base split).
+            folders; any tfds split expression for tfds sets (the built-in
+            ``mnist``, read through tfds, takes ``"train"``/``"test"`` only).
+            2D and stacked splits are independent streams (stacked: drawn
+            from the base split).
         shuffle: shuffle finite sets (reshuffled every epoch, seeded); ignored
             by infinite sets, which are random by construction.
         seed: int; the same seed gives the same stream.
@@ -119,7 +121,8 @@ def load(name, batch_size, split="train", shuffle=True, seed=0, labels="auto", r
         resize: ``None``, ``(h, w)`` / int, or ``kgan.data.Resize(size,
             crop=...)`` for image sets (bilinear, antialiased).
         data_dir: where the files are (Fashion-MNIST IDX files, a tfds data
-            dir, or the image folder for ``"image_folder"``).
+            dir -- also for ``mnist`` / ``stacked_mnist`` --, or the image
+            folder for ``"image_folder"``).
         drop_remainder: drop the last partial batch (default True: static
             batch shape, as ``tf.distribute`` wants).
         repeat: finite sets repeat forever when True (default; pass

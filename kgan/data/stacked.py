@@ -1,10 +1,11 @@
-"""Stacked (1000-mode) sets: ``stacked_digits`` (8x8x3) and ``stacked_fashion_mnist`` (28x28x3).
+"""Stacked (1000-mode) sets: ``stacked_digits`` (8x8x3), ``stacked_fashion_mnist``, ``stacked_mnist`` (28x28x3).
 
-Protocol of Stacked MNIST (Metz et al. 2017 / VEEGAN / PacGAN), on offline base
-sets: each example stacks three images drawn independently and uniformly (with
-replacement) from one split of the grey base set (``digits`` or
-``fashion_mnist``) as its R, G, B channels. Its label is the class triple
-encoded as ``100 * a + 10 * b + c`` (a = class of channel 0), so 1,000 modes.
+Protocol of Stacked MNIST (Metz et al. 2017 / VEEGAN / PacGAN): each example
+stacks three images drawn independently and uniformly (with replacement) from
+one split of the grey base set (``digits`` and ``fashion_mnist`` offline;
+``mnist`` through tfds, which needs internet on first use) as its R, G, B
+channels. Its label is the class triple encoded as ``100 * a + 10 * b + c``
+(a = class of channel 0), so 1,000 modes.
 
 The stream is infinite and stateless: batch ``i`` of split ``s`` with seed
 ``seed`` draws its ``(B, 3)`` base indices from Philox key
@@ -15,11 +16,12 @@ training images.
 """
 import numpy as np
 
-from kgan.data import _common, digits, fashion_mnist
+from kgan.data import _common, digits, fashion_mnist, mnist
 
 _BASES = {
     "stacked_digits": digits,
     "stacked_fashion_mnist": fashion_mnist,
+    "stacked_mnist": mnist,
 }
 NAMES = tuple(_BASES)
 NUM_MODES = 1000
@@ -59,7 +61,7 @@ def unstack_labels(y):
 
 
 def base(name):
-    """The base-set module (``digits`` or ``fashion_mnist``) of a stacked set."""
+    """The base-set module (``digits``, ``fashion_mnist`` or ``mnist``) of a stacked set."""
     return _BASES[name]
 
 

@@ -101,7 +101,8 @@ register_method(MethodSpec(
         Param("lambda2", "float", 0.0, 2.0, target="init"),
     ),
     recipes={"grid25": "grid25_regan", "stacked_digits": ("stacked_digits_mdgan", {"model": "regan"}),
-             "stacked_fashion_mnist": ("stacked_fashion_mnist_mdgan", {"model": "regan"})},
+             "stacked_fashion_mnist": ("stacked_fashion_mnist_mdgan", {"model": "regan"}),
+             "stacked_mnist": ("stacked_mnist_mdgan", {"model": "regan"})},
     description="mode-regularised GAN: encoder, geometric (lambda1) and mode (lambda2) regularisers"))
 
 register_method(MethodSpec(
@@ -113,6 +114,7 @@ register_method(MethodSpec(
     recipes={"grid25": "grid25_mdgan", "ring8": "ring8_mdgan",
              "stacked_digits": ("stacked_digits_mdgan", {"model": "mdgan"}),
              "stacked_fashion_mnist": ("stacked_fashion_mnist_mdgan", {"model": "mdgan"}),
+             "stacked_mnist": ("stacked_mnist_mdgan", {"model": "mdgan"}),
              "fashion_mnist": "fashion_mnist_mdgan"},
     description="MDGAN: manifold step (D1, lambda1) then diffusion step (D2)"))
 
