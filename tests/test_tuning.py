@@ -16,6 +16,9 @@ from kgan.tuning import Param, MethodSpec
 
 
 def test_registry_lists_the_base_gan_and_every_landed_method():
+    from kgan.run import list_recipes
+
+    recipes = list_recipes()
     avail = tuning.available_methods()
     assert "gan" in avail
     for name in avail:
@@ -23,6 +26,9 @@ def test_registry_lists_the_base_gan_and_every_landed_method():
         assert spec.model_class() is not None
         names = [p.name for p in spec.params]
         assert {"d_lr", "g_lr", "d_steps"} <= set(names), name
+        for dataset, entry in spec.recipes.items():  # every recipe a method names exists
+            recipe = entry[0] if isinstance(entry, tuple) else entry
+            assert recipe in recipes, (name, dataset, recipe)
     with pytest.raises(ValueError, match="Unknown method 'nope'"):
         tuning.get_method("nope")
 

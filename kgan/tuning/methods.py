@@ -89,7 +89,7 @@ register_method(MethodSpec(
         Param("disomap_weight", "float", 0.0, 5.0, target="init", key="disomap.weight"),
     ),
     recipes={"grid25": "grid25_maem", "ring8": "ring8_maem", "fashion_mnist": "fashion_mnist_maem",
-             "stacked_digits": "stacked_digits_maem", "stacked_fashion_mnist": "stacked_fashion_mnist_maem"},
+             "stacked_digits": "stacked_digits_maem"},
     description="MaEM-GAN: manifold entropy + DLLE + DIsoMap (weights: entropy_sigma, dlle_weight, "
                 "disomap_weight)"))
 
