@@ -76,6 +76,9 @@ class Job:
         return self.proc.returncode, usage.ru_utime + usage.ru_stime
 
 
+REUSED = []  # logdirs of runs reused from an earlier invocation
+
+
 def run_jobs(jobs, n_parallel):
     """Run ``jobs`` ``n_parallel`` at a time; returns {key: [report, ...]}."""
     queue, running, results, t0 = list(jobs), [], {}, time.time()
@@ -93,6 +96,7 @@ def run_jobs(jobs, n_parallel):
             rep["logdir"] = job.logdir
             results.setdefault(job.key, []).append(rep)
             queue.remove(job)
+            REUSED.append(job.logdir)
             print(f"reusing {job.logdir}", flush=True)
     while queue or running:
         while queue and len(running) < n_parallel:
@@ -277,7 +281,8 @@ def main(argv=None):
     lines = ["# Mode-regularised GAN and MDGAN: measured results", "",
              f"Command: `{cmd}` (writes this file; {len(jobs)} runs, {args.jobs} at a time, one TF thread each; "
              f"{cpu_total / 60:.1f} CPU-minutes, {(time.time() - t0) / 60:.0f} wall minutes on a shared 2-core "
-             "machine).", ""]
+             "machine" + (f"; {len(REUSED)} runs reused from earlier invocations, their wall time not counted and "
+                          "runs made by benchmarks/veegan.py counted by wall time" if REUSED else "") + ").", ""]
     ran = []
     if args.part in ("all", "stacked"):
         ran.append(f"stacked {s_steps} steps x {s_seeds} seeds")
