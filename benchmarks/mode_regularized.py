@@ -281,8 +281,8 @@ def main(argv=None):
     lines = ["# Mode-regularised GAN and MDGAN: measured results", "",
              f"Command: `{cmd}` (writes this file; {len(jobs)} runs, {args.jobs} at a time, one TF thread each; "
              f"{cpu_total / 60:.1f} CPU-minutes, {(time.time() - t0) / 60:.0f} wall minutes on a shared 2-core "
-             "machine" + (f"; {len(REUSED)} runs reused from earlier invocations, their wall time not counted and "
-                          "runs made by benchmarks/veegan.py counted by wall time" if REUSED else "") + ").", ""]
+             "machine" + (f"; {len(REUSED)} runs reused from earlier invocations: their wall time is not in this "
+                          "figure, and the CPU time of runs made by benchmarks/veegan.py is their wall time" if REUSED else "") + ").", ""]
     ran = []
     if args.part in ("all", "stacked"):
         ran.append(f"stacked {s_steps} steps x {s_seeds} seeds")
