@@ -238,7 +238,7 @@ def _mean_std(values):
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
     if not len(v):
         return None, None
-    return float(v.mean()), float(v.std()) if len(v) > 1 else None
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else None  # sample std, as the benchmark pages
 
 
 def _fmt(metric, mean, std):
@@ -266,25 +266,27 @@ def summarise(rows, protocol):
         metrics = list(protocol.metrics) + (["class_acc"] if any("class_acc" in r["metrics"] for r in rs) else [])
         for m in metrics:
             d[m] = _mean_std([r["metrics"].get(m) for r in rs])
-        d["sec_per_1k"] = _mean_std([1000 * r["train_seconds"] / max(r["steps_done"], 1) for r in rs])
+        d["sec_per_1k"] = _mean_std([1000 * r["train_seconds"] / max(r["steps_done"], 1) for r in rs
+                                     if r.get("train_seconds") is not None])
         d["n"] = len(rs)
         d["diverged"] = sum(r["status"] != "ok" for r in rs)
         d["steps"] = rs[0]["steps"]
+        d["source"] = rs[0].get("source", "")
         d["feature_space"] = next((r.get("feature_space") for r in rs if r.get("feature_space")), "")
     return out
 
 
-def table_markdown(protocol, summary):
+def table_markdown(protocol, summary, sec_label="s / 1k steps"):
     metrics = list(protocol.metrics) + (["class_acc"] if any(
         v.get("class_acc", (None,))[0] is not None for v in summary.values()) else [])
-    head = ["model", *[METRIC_LABELS.get(m, m) for m in metrics], "s / 1k steps", "seeds", "source"]
+    head = ["model", *[METRIC_LABELS.get(m, m) for m in metrics], sec_label, "seeds", "source"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method, d in summary.items():
         cells = [f"kgan {method}"] + [_fmt(m, *d.get(m, (None, None))) for m in metrics]
         sec = d["sec_per_1k"]
         cells += [_fmt("sec", *sec) if sec[0] is not None else "–",
                   f"{d['n']}" + (f" ({d['diverged']} diverged)" if d["diverged"] else ""),
-                  f"measured, {d['steps']} steps"]
+                  (f"{d['source']}, {d['steps']} steps" if d.get("source") else f"measured, {d['steps']} steps")]
         lines.append("| " + " | ".join(cells) + " |")
     note, anchors = ANCHORS.get(protocol.name, ("", []))
     for model, vals in anchors:
@@ -330,8 +332,8 @@ def _plot_2d(rows, protocol, path):
                      f"{100 * m.get('hq', float('nan')):.0f}% HQ", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{protocol.title}: seed {next(iter(first.values()))['seed']}, "
-                 f"{protocol.steps} steps", fontsize=10)
+    r0 = next(iter(first.values()))
+    fig.suptitle(f"{protocol.title}: seed {r0['seed']}, {r0.get('steps', protocol.steps)} steps", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
@@ -407,20 +409,29 @@ def write_page(rows, protocols, out_path, preset, command, machine_note=""):
     stem = os.path.splitext(os.path.basename(out_path))[0]
     img_dir = os.path.join(out_dir, stem)
     os.makedirs(img_dir, exist_ok=True)
-    lines = ["# kgan results: every method on the offline protocols", "",
-             f"Produced by `{command}`"
-             + (" (the full protocols)." if preset == "full" else f" (`--{preset}`: " + _reduced_note(protocols) + ")."),
-             "Regenerate with the same command; the full protocols are `kgan bench` without flags.", ""]
+    lines = ["# kgan results: every method on the offline protocols", ""]
+    if preset == "collected":
+        lines += [f"Produced by `{command}`: every finished run (`report.json`) of the benchmark scripts, "
+                  "collected into one page. Steps, seeds and the benchmark that ran them are given per row "
+                  "(source column); mean ± sample std over seeds. Regenerate with the same command.", ""]
+    else:
+        lines += [f"Produced by `{command}`"
+                  + (" (the full protocols)." if preset == "full" else f" (`--{preset}`: " + _reduced_note(protocols) + ")."),
+                  "Regenerate with the same command; the full protocols are `kgan bench` without flags.", ""]
     if machine_note:
         lines += [machine_note, ""]
     for p in protocols.values():
         summary = summarise(rows, p)
         if not summary:
             continue
-        table, note = table_markdown(p, summary)
-        lines += [f"## {p.title}", "",
-                  f"Dataset `{p.dataset}`, {p.steps} generator steps, batch {p.batch_size}, "
-                  f"{p.n_eval} samples evaluated, seeds 0..{p.seeds - 1}; mean ± std over seeds."]
+        if preset == "collected":
+            table, note = table_markdown(p, summary, sec_label="CPU s / 1k steps")
+            lines += [f"## {p.title}", "", f"Dataset `{p.dataset}`; generator steps per row; mean ± sample std over seeds."]
+        else:
+            table, note = table_markdown(p, summary)
+            lines += [f"## {p.title}", "",
+                      f"Dataset `{p.dataset}`, {p.steps} generator steps, batch {p.batch_size}, "
+                      f"{p.n_eval} samples evaluated, seeds 0..{p.seeds - 1}; mean ± sample std over seeds."]
         fs = next((d["feature_space"] for d in summary.values() if d.get("feature_space")), "")
         if fs:
             lines += [f"Feature space: {fs}."]
@@ -451,6 +462,117 @@ def _reduced_note(protocols):
     return "REDUCED, not the published protocols: " + "; ".join(parts)
 
 
+# ------------------------------------------------------------------ collecting finished runs
+#: dataset of a ``kgan train`` report -> protocol name
+DATASET_PROTOCOL = {p.dataset: name for name, p in FULL.items()}
+#: report keys -> the page's metric names
+REPORT_METRICS = {"modes": "modes", "hq_fraction": "hq", "reverse_kl": "reverse_kl", "kl": "kl", "fid": "fid",
+                  "fd_domain": "fid", "precision": "precision", "recall": "recall", "class_acc": "class_acc"}
+
+
+def _report_dataset(rep):
+    if rep.get("dataset"):
+        return rep["dataset"]
+    recipe = rep.get("recipe", "")
+    return next((d for d in sorted(DATASET_PROTOCOL, key=len, reverse=True) if recipe.startswith(d + "_")), None)
+
+
+def _report_method(rep, dataset):
+    """The row label of a run: the benchmark's own name for the variant when the report has one
+    (mixing ``method``, MaEM ``ablation``, ``model``), else the recipe name without its dataset."""
+    ablation = rep.get("ablation")
+    if ablation:  # benchmarks/maem.py: "all" is MaEM-GAN, "baseline" its DCGAN without regularisers
+        return {"all": "maem", "baseline": "dcgan (maem ablation)"}.get(ablation, f"maem: {ablation} only")
+    if rep.get("method"):
+        return "gan" if rep["method"] == "baseline" else str(rep["method"])
+    if rep.get("model"):
+        return str(rep["model"]).lower()
+    recipe = rep.get("recipe", "?")
+    return recipe[len(dataset) + 1:] if dataset and recipe.startswith(dataset + "_") else recipe
+
+
+def rows_from_runs(roots, with_samples=True, keep_samples=500):
+    """Result rows (the format of :func:`run_one`) from finished ``kgan train`` runs.
+
+    Every ``report.json`` under each root (symlinks followed; a run reached twice counts
+    once) whose dataset is one of the protocols' becomes a row; ``source`` is the root's
+    name. With ``with_samples`` the first seed of each (protocol, method) is loaded from
+    its ``model.keras`` to draw the page's sample plots.
+    """
+    rows, seen = [], set()
+    for root in roots:
+        if not os.path.isdir(root):
+            raise ValueError(f"collect: {root!r} is not a directory; expected a benchmark run root "
+                             "such as tensorboard_logs/bench_mixing.")
+        source = os.path.basename(os.path.normpath(root))
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+            dirnames.sort()
+            if "report.json" not in filenames or os.path.realpath(dirpath) in seen:
+                continue
+            seen.add(os.path.realpath(dirpath))
+            with open(os.path.join(dirpath, "report.json")) as f:
+                rep = json.load(f)
+            dataset = _report_dataset(rep)
+            if dataset not in DATASET_PROTOCOL or "steps" not in rep:
+                continue
+            steps = int(rep["steps"])
+            cpu = rep.get("step_seconds_cpu")
+            if cpu is None and rep.get("cpu_ms_per_step") is not None:
+                cpu = rep["cpu_ms_per_step"] / 1000.0
+            rows.append({"protocol": DATASET_PROTOCOL[dataset], "method": _report_method(rep, dataset),
+                         "seed": int(rep.get("seed", 0)), "steps": steps, "steps_done": steps,
+                         "train_seconds": None if cpu is None else cpu * steps, "status": "ok",
+                         "source": source, "run_dir": dirpath, "feature_space": rep.get("fd_label", ""),
+                         "metrics": {REPORT_METRICS[k]: float(v) for k, v in rep.items()
+                                     if k in REPORT_METRICS and isinstance(v, (int, float))}})
+    # the same label trained for different step counts is two rows of the table, not one
+    by_label = {}
+    for r in rows:
+        by_label.setdefault((r["protocol"], r["method"]), set()).add(r["steps"])
+    for r in rows:
+        if len(by_label[(r["protocol"], r["method"])]) > 1:
+            r["method"] += f" ({r['steps']} steps)"
+    rows.sort(key=lambda r: (list(FULL).index(r["protocol"]), r["source"], r["method"], r["seed"]))
+    if with_samples:
+        _attach_samples(rows, keep_samples)
+    return rows
+
+
+def _attach_samples(rows, keep):
+    import keras
+
+    import kgan.layers  # noqa: F401  (registers kgan classes for loading)
+    import kgan.models  # noqa: F401
+
+    done = set()
+    for r in sorted(rows, key=lambda r: r["seed"]):
+        key = (r["protocol"], r["method"])
+        path = os.path.join(r["run_dir"], "model.keras")
+        if key in done or not os.path.isfile(path):
+            continue
+        done.add(key)
+        keras.backend.clear_session()
+        model = keras.saving.load_model(path)
+        n = keep if r["protocol"] in TWO_D else 16
+        r.update(pack_samples(model.generate(n, seed=r["seed"]), keep))
+
+
+def collect_page(roots, out, command, note=""):
+    """Build the results page from finished runs under ``roots`` (see :func:`rows_from_runs`)."""
+    rows = rows_from_runs(roots)
+    if not rows:
+        raise ValueError(f"collect: no finished runs (report.json) of {sorted(DATASET_PROTOCOL)} under {roots}.")
+    names = [n for n in FULL if any(r["protocol"] == n for r in rows)]
+    protocols = {n: dataclasses.replace(FULL[n]) for n in names}
+    write_page(rows, protocols, out, "collected", command, note)
+    store = os.path.join(os.path.dirname(os.path.abspath(out)),
+                         os.path.splitext(os.path.basename(out))[0] + "_runs.json")
+    with atomic_path(store) as tmp:
+        with open(tmp, "w") as f:
+            json.dump([{k: v for k, v in r.items() if k != "run_dir"} for r in rows], f)
+    return rows
+
+
 # ------------------------------------------------------------------ command line
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -459,6 +581,9 @@ def main(argv=None):
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="smoke run: a few steps per method")
     mode.add_argument("--reduced", action="store_true", help="fewer steps and one seed (labelled reduced)")
+    mode.add_argument("--collect", nargs="+", metavar="ROOT", default=None,
+                      help="train nothing: build the page from the finished runs (report.json) under these "
+                           "benchmark roots, e.g. tensorboard_logs/bench_mixing (see benchmarks/run_all.py)")
     parser.add_argument("--protocols", default=",".join(FULL), help=f"comma-separated: {', '.join(FULL)}")
     parser.add_argument("--methods", default=None, help="comma-separated method names (default: all available)")
     parser.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
@@ -472,6 +597,14 @@ def main(argv=None):
     parser.add_argument("--progress-seconds", type=float, default=30.0)
     parser.add_argument("--note", default="", help="a line about the machine, printed on the page")
     args = parser.parse_args(argv)
+    if args.collect:
+        import shlex
+
+        out = args.out or os.path.join("docs", "results.md")
+        command = "kgan bench" + "".join(f" {shlex.quote(a)}" for a in argv)
+        rows = collect_page(args.collect, out, command, args.note)
+        print(f"wrote {out} from {len(rows)} finished runs under {len(args.collect)} root(s)", flush=True)
+        return 0
     preset = "quick" if args.quick else "reduced" if args.reduced else "full"
     names = [n.strip() for n in args.protocols.split(",") if n.strip()]
     protocols = protocols_for(preset, names)

@@ -56,7 +56,7 @@ def test_summary_and_formatting():
     assert summary["gan"]["modes"][0] == pytest.approx(24.5)
     assert summary["gan"]["hq"][0] == pytest.approx(0.6)
     table, note = bench.table_markdown(p, summary)
-    assert "| kgan gan | 24.5 ± 0.5 | 60.0 ± 10.0 |" in table
+    assert "| kgan gan | 24.5 ± 0.7 | 60.0 ± 14.1 |" in table  # sample std (ddof 1)
     assert "VEEGAN" in note
     assert bench.protocols_for("full", ["grid25"])["grid25"].steps == 25_000
     assert bench.protocols_for("full", ["grid25"])["grid25"].seeds == 5
@@ -72,3 +72,35 @@ def test_bad_input(argv, message, capsys, tmp_path):
 
     assert main(["bench", *argv, "--out", str(tmp_path / "r.md")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_collect_builds_the_page_from_finished_runs(tmp_path, capsys):
+    """`kgan bench --collect`: real `kgan train` runs become table rows (one per recipe, mean
+    over seeds, the root named as source); a run reached through a symlink counts once."""
+    from kgan.cli import main
+
+    root = tmp_path / "bench_toy"
+    for seed in (0, 1):
+        assert main(["train", "grid25_gan", "--steps", "100", "--steps-per-epoch", "50", "--seed", str(seed),
+                     "--logdir", str(root / "grid25_gan" / f"seed{seed}"), "--no-backup", "--no-samples"]) == 0
+    (tmp_path / "other").mkdir()
+    os.symlink(root / "grid25_gan", tmp_path / "other" / "grid25_gan")
+    capsys.readouterr()
+    out = tmp_path / "page" / "results.md"
+    assert main(["bench", "--collect", str(root), str(tmp_path / "other"), "--out", str(out)]) == 0
+    assert "from 2 finished runs under 2 root(s)" in capsys.readouterr().out
+    page = out.read_text()
+    assert "Produced by `kgan bench --collect" in page
+    row = next(line for line in page.splitlines() if line.startswith("| kgan gan |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-2:] == ["2", "bench_toy, 100 steps"]
+    runs = json.loads((out.parent / "results_runs.json").read_text())
+    assert sorted(r["seed"] for r in runs) == [0, 1]
+    assert {r["method"] for r in runs} == {"gan"} and all("modes" in r["metrics"] for r in runs)
+    assert "## 8 Gaussians" not in page  # no runs, no section
+    with Image.open(out.parent / "results" / "grid25_samples.png") as im:
+        assert im.format == "PNG"
+    assert main(["bench", "--collect", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["bench", "--collect", str(tmp_path / "page"), "--out", str(out)]) == 2
+    assert "no finished runs" in capsys.readouterr().err
