@@ -159,15 +159,15 @@ def fashion(args, p):
         ax.set_yscale("log")
         ax.legend()
         ax.set_title("Fashion-MNIST, mean over seeds" + (" (reduced)" if args.reduced else ""))
-        fig.savefig(os.path.join(args.docs, "mixing_fashion_fd.png"), bbox_inches="tight")
+        fig.savefig(os.path.join(args.docs, f"mixing_fashion{args.tag}_fd.png"), bbox_inches="tight")
         plt.close(fig)
-        lines.append("![FD curves](mixing_fashion_fd.png)")
+        lines.append(f"![FD curves](mixing_fashion{args.tag}_fd.png)")
         lines.append("")
         for m in args.methods:
             if m in res:
-                sample_png(os.path.join(root, m, "seed0"), os.path.join(args.docs, f"mixing_fashion_{m}.png"))
+                sample_png(os.path.join(root, m, "seed0"), os.path.join(args.docs, f"mixing_fashion{args.tag}_{m}.png"))
         lines.append("Samples (seed 0, EMA generator, fixed noise): " + " ".join(
-            f"{m}: ![{m}](mixing_fashion_{m}.png)" for m in args.methods if m in res))
+            f"{m}: ![{m}](mixing_fashion{args.tag}_{m}.png)" for m in args.methods if m in res))
         lines.append("")
     except Exception as e:  # plots are a bonus; the table is the result
         print(f"plotting failed: {str(e)[:300]}", flush=True)
@@ -206,10 +206,10 @@ def veegan(args, p):
     pngs = []
     for r in recipes:
         if r in res:
-            path = os.path.join(args.docs, f"mixing_{r}.png")
+            path = os.path.join(args.docs, f"mixing_{r}{args.tag}.png")
             try:
                 sample_png(os.path.join(root, r, "seed0"), path, dataset=r.split("_")[0], n=2500)
-                pngs.append(f"![{r}](mixing_{r}.png)")
+                pngs.append(f"![{r}](mixing_{r}{args.tag}.png)")
             except Exception as e:
                 print(f"plot of {r} failed: {str(e)[:300]}", flush=True)
     if pngs:
@@ -227,8 +227,23 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--root", default=os.path.join(ROOT, "tensorboard_logs", "bench_mixing"))
     ap.add_argument("--docs", default=os.path.join(ROOT, "docs"))
+    ap.add_argument("--fashion-steps", type=int, default=None,
+                    help="Fashion-MNIST generator steps (default 2000; GPU scale: 10000)")
+    ap.add_argument("--width", type=int, default=None, help="DCGAN width (default 32; GPU scale: 64)")
     args = ap.parse_args(argv)
-    p = REDUCED if args.reduced else FULL
+    p = dict(REDUCED if args.reduced else FULL)
+    scale = ""
+    for key, value in (("fashion_steps", args.fashion_steps), ("width", args.width)):
+        if value is not None:
+            if value < 1:
+                ap.error(f"--{key.replace('_', '-')} must be a positive integer, got {value}")
+            p[key] = value
+            scale += f" --{key.replace('_', '-')} {value}"
+    # file-name tag of this protocol's pages and pictures ("" for the default protocol)
+    args.tag = ("_reduced" if args.reduced else "") + ("_" + scale.strip().replace("--", "").replace(" ", "")
+                                                        if scale else "")
+    if scale:  # other runs, other folders and pages: never mixed with the default protocol's
+        args.root += "_" + scale.strip().replace("--", "").replace(" ", "")
     args.toy_methods = args.toy_methods or p["toy_methods"]
     suffix = "_reduced" if args.reduced else ""
     if args.reduced:
@@ -238,7 +253,7 @@ def main(argv=None):
     for part, fn in (("fashion", fashion), ("veegan", veegan)):
         if args.part not in ("all", part):
             continue
-        command = f"python benchmarks/mixing.py --part {part}" + (" --reduced" if args.reduced else "")
+        command = f"python benchmarks/mixing.py --part {part}" + (" --reduced" if args.reduced else "") + scale
         t0 = time.time()
         lines = fn(args, p)
         if not lines:
@@ -248,7 +263,8 @@ def main(argv=None):
                   f"each); benchmark wall time {time.time() - t0:.0f}s on a shared 2-core machine, CPU time of "
                   f"the runs so far {(usage.ru_utime + usage.ru_stime) / 60:.1f} CPU-minutes"
                   + (f" ({len(REUSED)} runs reused from an earlier invocation, not counted)." if REUSED else "."), ""]
-        out = os.path.join(args.docs, f"mixing_{part}{suffix}.md")
+        out = os.path.join(args.docs, f"mixing_{part}{suffix}"
+                           + ("_" + scale.strip().replace("--", "").replace(" ", "") if scale else "") + ".md")
         with atomic_path(out) as tmp:
             with open(tmp, "w") as f:
                 f.write("\n".join(lines))

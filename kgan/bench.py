@@ -4,6 +4,12 @@
     kgan bench --reduced             # fewer steps and seeds (documented as reduced)
     kgan bench --quick               # a smoke run (seconds per method), for tests
     kgan bench --protocols grid25,ring8 --methods gan,maem,mdgan --seeds 5
+    kgan bench --collect tensorboard_logs/bench_mixing ...   # train nothing: a page from finished runs
+
+``--collect`` is how the repository's docs/results.md is made (``python
+benchmarks/run_all.py`` runs the benchmark scripts, whose protocols are sized per
+dataset, and then collects their ``kgan train`` reports); the other modes train
+every registered method in this process on the protocols below.
 
 Protocols (``../shared/benchmarks.md``):
 
