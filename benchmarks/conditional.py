@@ -67,6 +67,9 @@ def fmt(values, digits=3):
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
+REUSED = []  # runs whose report.json came from an earlier invocation
+
+
 def run_all(jobs_spec, jobs, threads):
     """Run ``(model, seed, cmd, logdir)`` as processes, ``jobs`` at a time; {(model, seed): report}."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS=str(threads),
@@ -79,6 +82,7 @@ def run_all(jobs_spec, jobs, threads):
             if os.path.exists(report) and os.path.exists(os.path.join(logdir, "samples.npz")):
                 with open(report) as f:  # resume: a finished run is not repeated
                     results[(model, seed)] = json.load(f)
+                REUSED.append(logdir)
                 continue
             proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     text=True)
@@ -242,7 +246,10 @@ def main(argv=None):
         "read the numbers as the comparison at equal, short training, not as final quality.", ""]
     lines += [
         f"Command: `{cmd_line}` (wrote this file; {cpu_min:.1f} CPU-minutes of runs in this invocation, "
-        f"{(time.time() - t0) / 60:.1f} min wall).", "",
+        f"{(time.time() - t0) / 60:.1f} min wall"
+        + (f"; {len(REUSED)} runs were finished by an earlier invocation and reused, their "
+           f"{sum(r.get('wall_seconds', 0) for r in results.values()) / 60:.0f} wall minutes are not in these figures"
+           if REUSED else "") + ").", "",
         "Same networks (class-conditional DCGAN G with conditional BN; SN-DCGAN D, global sum pooling), "
         "hinge loss, Adam(2e-4, 0.5, 0.999), batch 64, one D step per G step, same seeds; only D's head and "
         "the conditional loss differ (ACGAN: classifier + CE, cond_lambda 1; ProjGAN: projection; "

@@ -43,11 +43,21 @@ def main(argv=None):
     p.add_argument("--out", default="docs/veegan_gan.md")
     args = p.parse_args(argv)
     queue = [(r, s) for r in args.recipes for s in range(args.seeds)]
-    running, results, t0 = [], {}, time.time()
+    running, results, t0, reused = [], {}, time.time(), 0
     while queue or running:
         while queue and len(running) < args.jobs:
             recipe, seed = queue.pop(0)
             logdir = os.path.join(args.root, recipe, f"seed{seed}")
+            report = os.path.join(logdir, "report.json")
+            if os.path.exists(report):  # a finished run is reused, never retrained over
+                with open(report) as f:
+                    rep = json.load(f)
+                if rep.get("steps") == args.steps:
+                    results.setdefault(recipe, []).append(rep)
+                    reused += 1
+                    continue
+                raise SystemExit(f"{report} is a run of {rep.get('steps')} steps, not --steps {args.steps}: "
+                                 "use another --root for another protocol.")
             running.append((recipe, seed, logdir, run_one(recipe, seed, args.steps, logdir, args.threads)))
         time.sleep(2)
         for item in list(running):
@@ -67,7 +77,9 @@ def main(argv=None):
     lines = [f"Command: `python benchmarks/veegan.py --recipes {' '.join(args.recipes)} --seeds {args.seeds} "
              f"--steps {args.steps} --out {args.out}`", "",
              f"Protocol: VEEGAN (benchmarks.md A), {args.steps} iterations, batch 512, 2,500 samples, "
-             f"{args.seeds} seeds; mean ± standard deviation over seeds (per-seed values in brackets).", "",
+             f"{args.seeds} seeds; mean ± standard deviation over seeds (per-seed values in brackets)."
+             + (f" {reused} of the runs were finished earlier and reused (their report.json)." if reused else ""),
+             "",
              "| model | dataset | modes | % high quality | reverse KL | seconds/run |", "|---|---|---|---|---|---|"]
     for recipe, reps in results.items():
         modes = [r["modes"] for r in reps]
@@ -83,6 +95,11 @@ def main(argv=None):
               "| model | ring modes /8 | ring % HQ | grid modes /25 | grid % HQ |", "|---|---|---|---|---|"]
     lines += [f"| {m} | {a} | {b} | {c} | {d} |" for m, a, b, c, d in PUBLISHED]
     text = "\n".join(lines) + "\n"
+    if os.path.isfile(args.out):  # keep the hand-written sections (from the first "## " heading on)
+        with open(args.out) as f:
+            old = f.read()
+        if "\n## " in old:
+            text += "\n" + old[old.index("\n## ") + 1:]
     from kgan.utils import atomic_path
 
     with atomic_path(args.out) as tmp:

@@ -528,7 +528,10 @@ def rows_from_runs(roots, with_samples=True, keep_samples=500):
             rows.append({"protocol": DATASET_PROTOCOL[dataset], "method": _report_method(rep, dataset),
                          "seed": int(rep.get("seed", 0)), "steps": steps, "steps_done": steps,
                          "train_seconds": None if cpu is None else cpu * steps, "status": "ok",
-                         "source": source, "run_dir": dirpath, "feature_space": rep.get("fd_label", ""),
+                         "source": source, "run_dir": dirpath,
+                         "feature_space": rep.get("fd_label") or (
+                             "raw 2D coordinates (mode metrics from the known mixture means)"
+                             if dataset in TWO_D else ""),
                          "metrics": {REPORT_METRICS[k]: float(v) for k, v in rep.items()
                                      if k in REPORT_METRICS and isinstance(v, (int, float))}})
     # the same label trained for different step counts is two rows of the table, not one
@@ -538,7 +541,16 @@ def rows_from_runs(roots, with_samples=True, keep_samples=500):
     for r in rows:
         if len(by_label[(r["protocol"], r["method"])]) > 1:
             r["method"] += f" ({r['steps']} steps)"
-    rows.sort(key=lambda r: (list(FULL).index(r["protocol"]), r["source"], r["method"], r["seed"]))
+    from kgan.tuning import available_methods
+
+    order = ["gan"] + [m for m in available_methods() if m != "gan"]
+
+    def rank(method):  # the registry's order: the baseline first, then the methods, variants next to theirs
+        base = method.split(" (")[0].split(":")[0]
+        base = "gan" if base == "dcgan" else base
+        return (order.index(base) if base in order else len(order), method)
+
+    rows.sort(key=lambda r: (list(FULL).index(r["protocol"]), rank(r["method"]), r["source"], r["seed"]))
     if with_samples:
         _attach_samples(rows, keep_samples)
     return rows
