@@ -23,6 +23,7 @@ Writes docs/mixing_fashion[_reduced].md and docs/mixing_veegan[_reduced].md plus
 """
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -51,7 +52,11 @@ REUSED = []  # runs whose report.json came from an earlier invocation
 
 
 def mean_sd(values):
-    values = list(values)
+    """Mean and sample sd of the finite values (a run with no sample near any mode has an
+    undefined reverse KL, reported as nan); nan when none is finite."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return float("nan"), float("nan")
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
@@ -196,9 +201,13 @@ def veegan(args, p):
         modes = [x["modes"] for x in reps]
         hq = [100 * x["hq_fraction"] for x in reps]
         (mm, ms), (hm, hs) = mean_sd(modes), mean_sd(hq)
-        kl = mean_sd(x["reverse_kl"] for x in reps)[0]
+        kls = [x["reverse_kl"] for x in reps]
+        kl = mean_sd(kls)[0]
+        n_fin = sum(v is not None and math.isfinite(v) for v in kls)
+        kl_text = f"{kl:.3f}" + (f" ({n_fin} of {len(reps)} seeds; the others have no sample near a mode)"
+                                 if n_fin < len(reps) else "")
         lines.append(f"| {r} | {mm:.1f} ± {ms:.1f} / {reps[0]['num_modes']} {modes} | {hm:.1f} ± {hs:.1f} "
-                     f"{[round(h, 1) for h in hq]} | {kl:.3f} | {mean_sd(x['wall_seconds'] for x in reps)[0]:.0f} |")
+                     f"{[round(h, 1) for h in hq]} | {kl_text} | {mean_sd(x['wall_seconds'] for x in reps)[0]:.0f} |")
     lines += ["", "Published (VEEGAN Table 1; WGAN-GP and GDPP from the GDPP paper; 25k iterations, 5 seeds):", "",
               "| model | ring modes /8 | ring % HQ | grid modes /25 | grid % HQ |", "|---|---|---|---|---|"]
     lines += [f"| {n} | {a} | {b} | {c} | {d} |" for n, a, b, c, d in PUBLISHED]
