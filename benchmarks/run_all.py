@@ -73,7 +73,7 @@ def main(argv=None):
     if not roots:
         print("No benchmark runs found: run without --collect-only first.", file=sys.stderr)
         return 2
-    from kgan import bench
+    from kgan.bench_collect import collect_page
 
     this = "python benchmarks/run_all.py" + "".join(f" {shlex.quote(a)}" for a in (argv or sys.argv[1:]))
     note = (f"Made by `{this}`: the five benchmark scripts at their default protocols (finished runs are "
@@ -81,7 +81,7 @@ def main(argv=None):
             + ", ".join(f"`{os.path.basename(root)}` = `benchmarks/{script}`" for _, script, _, root in STAGES)
             + ". Each script's own page in docs/ has the per-seed figures, curves and the discussion.")
     command = "kgan bench --collect " + " ".join(roots) + f" --out {args.out}"
-    rows = bench.collect_page(roots, args.out, command, note)
+    rows = collect_page(roots, args.out, command, note)
     print(f"wrote {args.out} from {len(rows)} finished runs (elapsed {time.time() - t_all:.0f} s)", flush=True)
     return 0
 
