@@ -30,7 +30,7 @@ is G and D forward + backward, i.e. ``4 F_G + 9 F_D`` forward-equivalents
 used for both frameworks, so the ratio of achieved GFLOP/s is the ratio of
 steps/s. Neither step keeps a generator EMA (kgan: ``ema_decay=None``).
 
-Targets (issue 8): kgan >= 1.2x PyTorch's steps/s; >= 70% of the measured
+Targets: kgan >= 1.2x PyTorch's steps/s; >= 70% of the measured
 matmul/conv throughput; no method above 1.3x the base GAN's step time.
 The markdown tables are written to ``--out`` (default docs/speed.md) with the
 command that produced them; if the file has the markers ``BEGIN``/``END``

@@ -1,10 +1,12 @@
 """Running recipes: the settings every recipe shares, strategies, standard callbacks.
 
-A recipe is a short Python file in ``recipes/`` with a module docstring, a
-``DEFAULTS`` dict and a ``main(cfg)`` function that builds a model inside
-``cfg.strategy.scope()``, calls ``model.fit`` with ``cfg.callbacks(...)`` and
-returns ``cfg.finish(model, report)``. ``kgan train NAME`` and
-``python recipes/NAME.py`` both run it.
+A recipe is either a row of the experiment table (``kgan.experiments``: a
+method on a protocol, e.g. ``grid25_mdgan``; part of the package, so it runs
+from any directory after ``pip install``) or a short Python file in
+``recipes/`` with a module docstring, a ``DEFAULTS`` dict and a ``main(cfg)``
+function that builds a model inside ``cfg.strategy.scope()``, calls
+``model.fit`` with ``cfg.callbacks(...)`` and returns ``cfg.finish(model,
+report)``. ``kgan train NAME`` runs either; ``python recipes/NAME.py`` runs a file.
 """
 import argparse
 import dataclasses
@@ -38,8 +40,11 @@ def recipe_dirs():
 
 
 def list_recipes():
-    """``{name: (path, first docstring line)}`` for every recipe found."""
-    found = {}
+    """``{name: (path, first docstring line)}`` for every table row and recipe file found
+    (a row's path is ``<kgan.experiments row NAME>``)."""
+    from kgan.experiments import rows
+
+    found = {name: (row.__file__, row.summary()) for name, row in rows().items()}
     for d in recipe_dirs():
         for fname in sorted(os.listdir(d)):
             if fname.endswith(".py") and not fname.startswith("_"):
@@ -59,7 +64,13 @@ def list_recipes():
 
 
 def load_recipe(name_or_path):
-    """Import a recipe by name (see :func:`recipe_dirs`) or by file path."""
+    """A table row by name (:mod:`kgan.experiments`), or a recipe file by name (see
+    :func:`recipe_dirs`) or path."""
+    from kgan.experiments import get_row
+
+    row = get_row(name_or_path)
+    if row is not None:
+        return row
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         path = name_or_path
         if not os.path.isfile(path):
@@ -186,7 +197,10 @@ class RunConfig:
         check_choice("precision", self.precision, PRECISIONS)
         if not self.logdir:
             self.logdir = os.path.join("tensorboard_logs", self.recipe)
-        self.steps_per_epoch = min(self.steps_per_epoch, self.steps)
+        # fit() runs whole epochs of whole executions: make both divide the budget exactly, so a run
+        # trains `steps` steps, never more (2500 steps at 1000 per epoch run as 5 epochs of 500).
+        self.steps_per_epoch = math.gcd(min(self.steps_per_epoch, self.steps), self.steps)
+        self.steps_per_execution = math.gcd(self.steps_per_execution, self.steps_per_epoch)
         self._strategy = None
         self._t0 = time.time()
 
@@ -233,8 +247,10 @@ class RunConfig:
         cbs.extend(extra)
         cbs.append(keras.callbacks.TensorBoard(logdir, write_graph=False, update_freq="epoch"))
         if self.samples and self.is_chief:
-            cbs.append(SampleGrid(logdir, n=2500 if dataset in ("ring8", "grid25") else n_samples,
-                                  dataset=dataset if dataset in ("ring8", "grid25") else None))
+            from kgan.data.synthetic import NAMES as TWO_D_SETS
+
+            two_d = dataset in TWO_D_SETS
+            cbs.append(SampleGrid(logdir, n=2500 if two_d else n_samples, dataset=dataset if two_d else None))
         return cbs
 
     def finish(self, model, report=None):
@@ -305,9 +321,10 @@ def config_from_args(recipe_name, args):
 def train(recipe, argv=()):
     """Run a recipe with ``kgan train`` flags; returns its report."""
     module = load_recipe(recipe)
-    name = os.path.splitext(os.path.basename(getattr(module, "__file__", recipe)))[0]
-    parser = add_train_arguments(argparse.ArgumentParser(prog=f"kgan train {name}"),
-                                 getattr(module, "DEFAULTS", {}))
+    name = getattr(module, "name", None) or os.path.splitext(os.path.basename(getattr(module, "__file__", recipe)))[0]
+    parser = add_train_arguments(argparse.ArgumentParser(
+        prog=f"kgan train {name}", description=getattr(module, "__doc__", None),
+        formatter_class=argparse.RawDescriptionHelpFormatter), getattr(module, "DEFAULTS", {}))
     args = parser.parse_args(list(argv))
     setup_devices(args.cpu_devices)
     cfg = config_from_args(name, args)

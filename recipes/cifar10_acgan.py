@@ -8,7 +8,7 @@ batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,
 100k G steps, G-EMA 0.9999 from step 1000, classifier cross-entropy with
 cond_lambda 1.0 (``--set classify_fakes=true`` for the original ACGAN's D loss on
 fakes). StudioGAN's published ACGAN-Mod CIFAR-10 figures (IS 7.19, FID 33.39,
-TF-Inception; benchmarks.md C) come from its own configuration; this recipe has
+TF-Inception, StudioGAN's CIFAR-10 table) come from its own configuration; this recipe has
 not been run at full scale here (CPU only).
 
 Data: ``kgan.data.load("cifar10")`` through TensorFlow Datasets (downloads on

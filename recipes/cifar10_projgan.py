@@ -6,7 +6,7 @@ section 1): SN-ResNet generator with conditional batch norm and SN-ResNet
 discriminator (SN in G and D, global sum pooling, logit psi(h) + <embed(y), h>), hinge loss,
 batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,
 100k G steps, G-EMA 0.9999 from step 1000. StudioGAN's published ProjGAN
-CIFAR-10 figures (IS 7.25, FID 31.54, TF-Inception; benchmarks.md C) come from
+CIFAR-10 figures (IS 7.25, FID 31.54, TF-Inception, StudioGAN's CIFAR-10 table) come from
 its own configuration; this recipe has not been run at full scale here (CPU only).
 
 Data: ``kgan.data.load("cifar10")`` through TensorFlow Datasets (downloads on

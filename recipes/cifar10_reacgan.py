@@ -6,7 +6,7 @@ D, D head on global sum pooling, 512-d hypersphere embedding), hinge loss,
 batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,
 100k G steps, G-EMA 0.9999 from step 1000, D2D-CE with cond_lambda 0.5,
 m_p 0.98, T 0.5. StudioGAN's published ReACGAN CIFAR-10 figures (IS 9.85, FID
-3.87, TF-Inception, train-set reference, about 26 h on one GPU; benchmarks.md C)
+3.87, TF-Inception, train-set reference, about 26 h on one GPU; StudioGAN's CIFAR-10 table)
 come from its own backbone, which may be larger than this SN-ResNet; this
 recipe has not been run at full scale here (CPU only).
 

@@ -1,106 +1,96 @@
-"""`kgan bench --quick`: the results page (tables with published anchor rows, PNG plots,
-progress lines, resumable run store) and its bad input."""
+"""The benchmark runner: real `kgan train` processes, records reused across invocations and
+suites, refusal of a record made with other settings, CPU time recorded, pages generated."""
 import json
 import os
+import subprocess
+import sys
 
 import pytest
-from PIL import Image
 
-from kgan import bench
+from kgan.bench import Suite, jobs_for, main, pages
+from kgan.bench.runner import Job, MismatchError, Runner
+from kgan.bench.suites import Entry
 
-
-def test_quick_bench_writes_the_results_page(tmp_path, capsys):
-    from kgan.cli import main
-
-    out = tmp_path / "page" / "results.md"
-    argv = ["bench", "--quick", "--methods", "gan,mixup,acgan", "--protocols", "grid25,ring8,stacked,fashion_mnist",
-            "--out", str(out), "--progress-seconds", "0"]
-    assert main(argv) == 0
-    printed = capsys.readouterr().out
-    # 3 protocols x 2 unconditional methods + fashion_mnist x 3 methods (acgan is conditional)
-    assert "kgan bench (quick): 9 runs" in printed
-    assert "[9/9] fashion_mnist acgan seed 0: ok" in printed
-    assert "steps/s, ETA" in printed
-    page = out.read_text()
-    assert "REDUCED, not the published protocols" in page
-    for title in ("25 Gaussians (grid)", "8 Gaussians (ring)", "Stacked digits (1000 modes)", "Fashion-MNIST"):
-        assert f"## {title}" in page
-    assert "| kgan gan |" in page and "| kgan mixup |" in page and "| kgan acgan |" in page
-    assert "| GDPP-GAN | 24.8 | 68.5 |" in page  # published anchor row (grid)
-    assert "| GDPP-GAN | 8 | 71.7 |" in page  # (ring)
-    assert "| PacDCGAN2 | 1000 | 0.06 |" in page
-    assert "class acc." in page  # conditional methods get class consistency
-    # acgan is class-conditional: only on Fashion-MNIST
-    grid_section = page.split("## 25 Gaussians")[1].split("## ")[0]
-    assert "kgan acgan" not in grid_section
-    pngs = sorted(os.listdir(out.parent / "results"))
-    assert {"grid25_samples.png", "grid25_modes.png", "ring8_samples.png", "stacked_samples.png",
-            "fashion_mnist_samples.png", "fashion_mnist_fid.png"} <= set(pngs)
-    for name in pngs:
-        assert f"results/{name}" in page
-        with Image.open(out.parent / "results" / name) as im:
-            assert im.format == "PNG" and im.size[0] > 100
-    runs = json.loads((out.parent / "results_runs.json").read_text())
-    assert len(runs) == 9 and all(r["status"] == "ok" for r in runs)
-    # --resume skips what is done and rewrites the page
-    assert main(argv[:3] + ["gan", "--protocols", "grid25", "--out", str(out), "--resume"]) == 0
-    assert "done earlier, skipped" in capsys.readouterr().out
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_summary_and_formatting():
-    p = bench.protocols_for("quick", ["grid25"])["grid25"]
-    rows = [{"protocol": "grid25", "method": "gan", "seed": s, "steps": 4, "steps_done": 4,
-             "train_seconds": 2.0, "status": "ok", "metrics": {"modes": m, "hq": h, "reverse_kl": 0.1}}
-            for s, (m, h) in enumerate([(24, 0.5), (25, 0.7)])]
-    summary = bench.summarise(rows, p)
-    assert summary["gan"]["modes"][0] == pytest.approx(24.5)
-    assert summary["gan"]["hq"][0] == pytest.approx(0.6)
-    table, note = bench.table_markdown(p, summary)
-    assert "| kgan gan | 24.5 ± 0.7 | 60.0 ± 14.1 |" in table  # sample std (ddof 1)
-    assert "VEEGAN" in note
-    assert bench.protocols_for("full", ["grid25"])["grid25"].steps == 25_000
-    assert bench.protocols_for("full", ["grid25"])["grid25"].seeds == 5
+def _suite(name="tiny"):
+    return Suite(name, "tiny 2D suite", entries=(Entry("grid25_gan"), Entry("grid25_mixup"),
+                                                  Entry("grid25_gan", "orthogonal", (("init", "orthogonal"),))),
+                 seeds=1, steps=40, metrics=("modes", "hq", "reverse_kl"))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--quick", "--protocols", "cifar10"], "Unknown protocol 'cifar10'"),
-    (["--quick", "--methods", "nope"], "Unknown method 'nope'"),
-    (["--quick", "--seeds", "0"], "seeds"),
-])
-def test_bad_input(argv, message, capsys, tmp_path):
-    from kgan.cli import main
+def test_runner_trains_records_reuses_and_refuses(tmp_path):
+    suite = _suite()
+    lines = []
+    runner = Runner(str(tmp_path / "runs"), str(tmp_path / "logs"), str(tmp_path / "img"), jobs=2,
+                    echo=lines.append)
+    by_entry = jobs_for(suite)
+    jobs = [j for js in by_entry.values() for j in js]
+    results = runner.run(jobs)
+    assert runner.trained == 3 and runner.failed == 0 and len(results) == 3, lines
+    for job in jobs:
+        record = json.loads(open(runner.record_path(job)).read())
+        assert record["status"] == "ok" and record["settings"]["steps"] == 40
+        report = record["report"]
+        assert report["steps"] == 40 and 0 <= report["modes"] <= 25
+        assert report["cpu_s_per_1k_steps"] > 0 and report["train_cpu_seconds"] > 0  # CPU time recorded
+        assert record["command"].startswith("kgan train grid25_")
+        assert os.path.exists(os.path.join(runner.images, job.picture_name()))
+    ortho = by_entry[suite.entries[2]][0]
+    assert json.loads(open(runner.record_path(ortho)).read())["settings"]["options"]["init"] == "orthogonal"
+    assert runner.record_path(ortho) != runner.record_path(by_entry[suite.entries[0]][0])
 
-    assert main(["bench", *argv, "--out", str(tmp_path / "r.md")]) == 2
-    assert message in capsys.readouterr().err
+    # a second invocation (and another suite asking for the same run) reuses, trains nothing
+    again = Runner(runner.records, runner.logs, runner.images, echo=lines.append)
+    same = Job(Entry("grid25_gan", "glorot", (("init", "glorot"),)), 0, 40)  # = the default's options
+    assert again.record_path(same) == runner.record_path(by_entry[suite.entries[0]][0])
+    assert len(again.run(jobs + [same])) == 3 and again.reused == 4 and again.trained == 0
+
+    # a record made under other settings (here: another protocol version) is refused, naming the change
+    path = runner.record_path(jobs[0])
+    record = json.loads(open(path).read())
+    record["settings"]["version"] = "protocol 0, method 1"
+    with open(path, "w") as f:
+        json.dump(record, f)
+    with pytest.raises(MismatchError, match=r"version: 'protocol 0, method 1' -> 'protocol 1, method 1'"):
+        Runner(runner.records, runner.logs, runner.images, echo=lines.append).run(jobs)
+    assert json.loads(open(path).read())["settings"]["version"] == "protocol 0, method 1"  # left as it was
+
+    # the page: one row per entry with per-seed values, the baseline, the CPU column and the pictures
+    results = {j.key: json.loads(open(runner.record_path(j)).read()) for j in jobs}
+    text = pages.suite_page(suite, results, by_entry, "kgan bench tiny", "img")
+    assert "| `grid25_gan` | 1/1 |" in text and "(baseline)" in text and "`grid25_gan [orthogonal]`" in text
+    assert "CPU s / 1k steps" in text and f"img/{jobs[1].picture_name()}" in text
+    assert "Published" not in text  # the suite lists no published rows
 
 
-def test_collect_builds_the_page_from_finished_runs(tmp_path, capsys):
-    """`kgan bench --collect`: real `kgan train` runs become table rows (one per recipe, mean
-    over seeds, the root named as source); a run reached through a symlink counts once."""
-    from kgan.cli import main
+def test_cli_collects_a_real_run_into_the_pages(tmp_path, monkeypatch):
+    from kgan.bench import suites
 
-    root = tmp_path / "bench_toy"
-    for seed in (0, 1):
-        assert main(["train", "grid25_gan", "--steps", "100", "--steps-per-epoch", "50", "--seed", str(seed),
-                     "--logdir", str(root / "grid25_gan" / f"seed{seed}"), "--no-backup", "--no-samples"]) == 0
-    (tmp_path / "other").mkdir()
-    os.symlink(root / "grid25_gan", tmp_path / "other" / "grid25_gan")
-    capsys.readouterr()
-    out = tmp_path / "page" / "results.md"
-    assert main(["bench", "--collect", str(root), str(tmp_path / "other"), "--out", str(out)]) == 0
-    assert "from 2 finished runs under 2 root(s)" in capsys.readouterr().out
-    page = out.read_text()
-    assert "Produced by `kgan bench --collect" in page
-    row = next(line for line in page.splitlines() if line.startswith("| kgan gan |"))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[-2:] == ["2", "bench_toy, 100 steps"]
-    runs = json.loads((out.parent / "results_runs.json").read_text())
-    assert sorted(r["seed"] for r in runs) == [0, 1]
-    assert {r["method"] for r in runs} == {"gan"} and all("modes" in r["metrics"] for r in runs)
-    assert "## 8 Gaussians" not in page  # no runs, no section
-    with Image.open(out.parent / "results" / "grid25_samples.png") as im:
-        assert im.format == "PNG"
-    assert main(["bench", "--collect", str(tmp_path / "missing"), "--out", str(out)]) == 2
-    assert "is not a directory" in capsys.readouterr().err
-    assert main(["bench", "--collect", str(tmp_path / "page"), "--out", str(out)]) == 2
-    assert "no finished runs" in capsys.readouterr().err
+    monkeypatch.setitem(suites.SUITES, "tiny", _suite())
+    monkeypatch.chdir(tmp_path)
+    assert main(["tiny", "--jobs", "1", "--seeds", "1"]) == 0  # trains 3 tiny runs
+    page = (tmp_path / "docs" / "bench" / "tiny_1seeds.md").read_text()
+    assert "3/3 runs" not in page and "| `grid25_mixup` | 1/1 |" in page
+    # --collect-only trains nothing and writes the same table
+    assert main(["tiny", "--collect-only", "--seeds", "1"]) == 0
+    assert "| `grid25_mixup` | 1/1 |" in (tmp_path / "docs" / "bench" / "tiny_1seeds.md").read_text()
+    assert main(["--list"]) == 0
+    with pytest.raises(SystemExit):
+        main(["nope"])
+
+
+def test_welch_interval_and_verdicts():
+    d, lo, hi, p = pages.welch([10.0, 11.0, 12.0], [1.0, 2.0, 3.0])
+    assert d == 9.0 and lo < 9.0 < hi and p < 0.01
+    assert "better" in pages.diff_cell("modes", [10.0, 11.0, 12.0], [1.0, 2.0, 3.0])
+    assert "worse" in pages.diff_cell("reverse_kl", [10.0, 11.0, 12.0], [1.0, 2.0, 3.0])
+    assert "**" not in pages.diff_cell("modes", [1.0, 3.0, 2.0], [2.0, 1.0, 3.0])  # no real difference
+    assert pages.cell("hq", [50.0, 60.0]) == "55.0 ± 7.1 <sub>[50.0, 60.0]</sub>"
+
+
+def test_run_all_is_the_one_command():
+    out = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "run_all.py"), "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "kgan bench" in out

@@ -24,10 +24,27 @@ def kgan(*args, timeout=300, check=True):
     return proc
 
 
-def test_list_shows_the_core_recipes():
+def test_list_shows_the_table_rows_and_the_recipe_files():
     out = kgan("list").stdout
-    for name in ("grid25_gan", "ring8_gan", "fashion_mnist_dcgan"):
+    for name in ("grid25_gan", "ring8_mdgan", "grid100_maem", "fashion_mnist_gan", "fashion_mnist_reacgan",
+                 "stacked_fashion_mnist_mdgan", "cifar10_reacgan"):
         assert name in out
+    assert "fashion_mnist_acgan" in out and "grid25_acgan" not in out  # conditional: labelled images only
+
+
+def test_set_is_checked_against_the_rows_options_before_training(tmp_path):
+    cases = [("dlr=1e-3", "unknown option 'dlr'. Did you mean 'd_lr'?"),
+             ("d_lr=-1", "d_lr=-1.0 is not valid: expected a value > 0.0"),
+             ("init=ortho", "init='ortho' is not valid: expected one of ['glorot', 'orthogonal']"),
+             ("g_hidden=1.5", "g_hidden=1.5 is not valid: expected a whole number")]
+    for setting, message in cases:
+        proc = kgan("train", "grid25_gan", "--set", setting, "--logdir", str(tmp_path / "x"), check=False)
+        assert proc.returncode == 2 and message in proc.stderr, (setting, proc.stderr[-500:])
+    proc = kgan("train", "fashion_mnist_acgan", "--set", "classify_fakes=Flase", check=False)
+    assert proc.returncode == 2 and "classify_fakes='Flase' is not valid: expected true or false" in proc.stderr
+    assert not (tmp_path / "x").exists()  # nothing was written
+    help_text = kgan("train", "grid25_mdgan", "--help").stdout
+    assert "lambda1 (float, default 0.2" in help_text and "d_lr (float, default 0.001" in help_text
 
 
 def test_unknown_recipe_and_bad_flags_are_clear_errors():

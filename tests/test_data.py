@@ -448,7 +448,7 @@ def test_bad_batch_size(bad):
 
 
 def test_bad_inputs(tmp_path):
-    with pytest.raises(ValueError, match=r"Unknown dataset name='mnsit'.*'ring8', 'grid25', 'digits'"):
+    with pytest.raises(ValueError, match=r"Unknown dataset name='mnsit'.*'ring8', 'grid25', 'grid49', 'grid100', 'digits'"):
         D.load("mnsit", 8)
     with pytest.raises(ValueError, match="Unknown dataset"):
         D.info("no_such_set_anywhere")

@@ -46,7 +46,7 @@ def test_penalties_and_d_steps():
 
 
 def test_ema_copies_before_start_then_averages():
-    gan = compile_gan(make_gan(ema_decay=0.9, ema_start=2))
+    gan = compile_gan(make_gan(ema_decay=0.9, ema_start=2, ema_rampup=None))
     ds = tf.data.Dataset.from_tensor_slices(points(32)).batch(16)
     gan.fit(ds, epochs=1, verbose=0)  # steps 0 and 1: before start, EMA == G
     for e, w in zip(gan.generator_ema.get_weights(), gan.generator.get_weights()):
@@ -55,6 +55,24 @@ def test_ema_copies_before_start_then_averages():
     gan.fit(ds.take(1), epochs=1, verbose=0)
     after, g = gan.generator_ema.get_weights(), gan.generator.get_weights()
     np.testing.assert_allclose(after[0], 0.9 * before[0] + 0.1 * g[0], rtol=1e-5, atol=1e-7)
+
+
+def test_ema_rampup_caps_the_half_life_at_a_fraction_of_the_steps_done():
+    gan = make_gan(ema_decay=0.999, ema_rampup=0.05)
+    decay = lambda step: float(gan.ema_decay_at(step).numpy())  # noqa: E731
+    # half-life <= 0.05 * t steps: 0.5 ** (1 / (0.05 t)), capped by ema_decay (half-life 693 steps)
+    for t in (1, 20, 100, 2000):
+        assert decay(t - 1) == pytest.approx(min(0.999, 0.5 ** (1 / (0.05 * t))), rel=1e-6)
+    assert decay(1999) == pytest.approx(0.5 ** (1 / 100))  # a 2k-step run averages its last ~100 steps
+    assert decay(99_999) == pytest.approx(0.999)  # a long run: the ema_decay horizon
+    late = make_gan(ema_decay=0.999, ema_start=1000, ema_rampup=0.05)
+    assert float(late.ema_decay_at(999).numpy()) == 0.0  # a copy before ema_start
+    assert float(late.ema_decay_at(1000).numpy()) == pytest.approx(0.5 ** (1 / 0.05))  # ramp from the start
+    assert make_gan(ema_rampup=None).ema_decay_at(5).numpy() == pytest.approx(0.999)
+    with pytest.raises(ValueError, match=r"ema_rampup.*received ema_rampup=0"):
+        make_gan(ema_rampup=0)
+    restored = GAN.from_config(make_gan(ema_rampup=0.1).get_config())
+    assert restored.ema_rampup == 0.1
 
 
 def test_generate_is_deterministic_and_uses_ema():

@@ -345,19 +345,19 @@ def test_kgan_nets_encoders_fit_their_generators():
         assert gan.latent_dim == 16
 
 
-def test_recipes_build_the_compared_models():
+def test_table_rows_build_the_compared_models():
     from kgan.run import RunConfig, load_recipe
 
     expected = {"gan": GAN, "regan": RegularizedGAN, "mdgan": MDGAN}
-    stacked = load_recipe("stacked_digits_mdgan")
     for kind, cls in expected.items():
-        gan = stacked.build(RunConfig(recipe="t", extra={"model": kind}))
+        gan = load_recipe(f"stacked_digits_{kind}").build(RunConfig(recipe="t"))
         assert type(gan) is cls and gan.data_shape == (8, 8, 3)
-    with pytest.raises(ValueError, match=r"model must be one of.*received model='wgan'"):
-        stacked.build(RunConfig(recipe="t", extra={"model": "wgan"}))
     for name, cls in (("grid25_mdgan", MDGAN), ("ring8_mdgan", MDGAN), ("grid25_regan", RegularizedGAN)):
-        gan = load_recipe(name).build(RunConfig(recipe="t"))
-        assert type(gan) is cls and gan.latent_dim == 256
+        gan = load_recipe(name).build(RunConfig(recipe="t", extra={"lambda1": "0.5"}))
+        assert type(gan) is cls and gan.latent_dim == 256 and gan.lambda1 == 0.5
+        # the protocol's optimisers: one Adam(1e-3) per network (VEEGAN's 2D code)
+        assert float(gan.d_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+        assert float(gan.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
 
 
 def _seed_mnist_classifier_cache(cache):
@@ -396,16 +396,17 @@ def test_stacked_mnist_recipe_runs_end_to_end(tmp_path, monkeypatch):
     logdir = tmp_path / "run"
     flags = ["--steps", "2", "--steps-per-epoch", "2", "--batch-size", "8", "--logdir", str(logdir),
              "--no-samples", "--no-backup", "--set", "width=4", "--set", "eval_samples=64"]
-    with pytest.raises(ValueError, match=r"--set metrics must be 'none' or a comma-separated list.*"
-                                         r"received metrics='modes,klx'"):
-        train("stacked_mnist_mdgan", flags + ["--set", "metrics=modes,klx"])  # before any training
+    with pytest.raises(ValueError, match=r"option eval_samples=-1 is not valid"):
+        train("stacked_mnist_mdgan", flags + ["--set", "eval_samples=-1"])  # before any training
+    assert not logdir.exists()
     try:
         with tfds.testing.mock_data(num_examples=16):
-            report = train("stacked_mnist_mdgan", flags + ["--set", "metrics=modes,kl"])
+            report = train("stacked_mnist_mdgan", flags)
     finally:
         clear_cache()  # mock digits must not stay cached for other tests
-    assert report["dataset"] == "stacked_mnist" and report["model"] == "mdgan" and report["steps"] == 2
-    assert report["eval_samples"] == 64 and 1 <= report["modes"] <= 64 and report["kl"] >= np.log(1000 / 64) - 1e-6
+    assert report["dataset"] == "stacked_mnist" and report["model"] == "MDGAN" and report["steps"] == 2
+    assert report["settings"]["options"]["eval_samples"] == 64
+    assert 1 <= report["modes"] <= 64 and report["kl"] >= np.log(1000 / 64) - 1e-6
     saved = json.loads((logdir / "report.json").read_text())
     assert saved["modes"] == report["modes"]
     gan = keras.saving.load_model(logdir / "model.keras")

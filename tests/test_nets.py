@@ -124,9 +124,12 @@ def test_dcgan_shapes_and_range(size):
     assert set(out) == {"logit", "features", "pooled"}
     assert out["logit"].shape == (4, 1)
     assert out["features"].shape.rank == 4 and out["features"].shape[0] == 4
-    assert out["pooled"].shape == (4, out["features"].shape[-1])
-    # sum pooling by default
-    np.testing.assert_allclose(out["pooled"], tf.reduce_sum(out["features"], (1, 2)), rtol=1e-5, atol=1e-5)
+    # the head reads the flattened map by default (DCGAN / SNGAN standard CNN)
+    np.testing.assert_allclose(out["pooled"], tf.reshape(out["features"], (4, -1)), rtol=1e-6, atol=1e-6)
+    Ds = nets.dcgan_discriminator(size, 3, width=W, pooling="sum")
+    out_s = Ds(x)
+    assert out_s["pooled"].shape == (4, out["features"].shape[-1])
+    np.testing.assert_allclose(out_s["pooled"], tf.reduce_sum(out_s["features"], (1, 2)), rtol=1e-5, atol=1e-5)
     assert E(x).shape == (4, 16)
 
 

@@ -29,6 +29,9 @@ def test_registry_lists_the_base_gan_and_every_landed_method():
         for dataset, entry in spec.recipes.items():  # every recipe a method names exists
             recipe = entry[0] if isinstance(entry, tuple) else entry
             assert recipe in recipes, (name, dataset, recipe)
+    # a method's base model on a dataset is the experiment table's row
+    for name in ("gan", "mixup", "maem", "mdgan"):
+        assert f"grid25_{name}" in recipes and f"fashion_mnist_{name}" in recipes
     with pytest.raises(ValueError, match="Unknown method 'nope'"):
         tuning.get_method("nope")
 

@@ -3,6 +3,7 @@ import io
 import json
 import math
 import os
+import time
 
 import keras
 import numpy as np
@@ -179,3 +180,41 @@ class SampleGrid(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Wall and process-CPU seconds per generator step, per epoch.
+
+    Put it before callbacks that evaluate at the end of an epoch, so their time is
+    not counted. :meth:`report` gives the medians over the epochs after the first
+    (the first includes tracing) and the training CPU seconds in total.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.wall, self.cpu, self.steps = [], [], []
+        self.cpu_total = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t = (time.perf_counter(), time.process_time(), self._step())
+
+    def _step(self):
+        counter = getattr(self.model, "step_counter", None)
+        return int(counter.numpy()) if counter is not None else 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        steps = max(self._step() - self._t[2], 1)
+        cpu = time.process_time() - self._t[1]
+        self.cpu_total += cpu
+        self.wall.append((time.perf_counter() - self._t[0]) / steps)
+        self.cpu.append(cpu / steps)
+        self.steps.append(steps)
+
+    def report(self):
+        """``{"wall_ms_per_step", "cpu_ms_per_step", "cpu_s_per_1k_steps", "train_cpu_seconds"}``."""
+        if not self.wall:
+            return {}
+        wall, cpu = (self.wall[1:], self.cpu[1:]) if len(self.wall) > 1 else (self.wall, self.cpu)
+        med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+        return {"wall_ms_per_step": round(1e3 * med(wall), 3), "cpu_ms_per_step": round(1e3 * med(cpu), 3),
+                "cpu_s_per_1k_steps": round(1e3 * med(cpu), 2), "train_cpu_seconds": round(self.cpu_total, 1)}

@@ -199,5 +199,6 @@ def load_arrays(name, split="train", data_dir=None, n=None, seed=0):
 
 
 def mode_means(name):
-    """``(means float64 (K, 2), sigma)`` of ``"ring8"`` (K=8, sigma 0.01) or ``"grid25"`` (K=25, 0.05)."""
+    """``(means float64 (K, 2), sigma)`` of a 2D set: ``"ring8"`` (K=8, sigma 0.01), ``"grid25"``
+    (K=25, 0.05), ``"grid49"`` (49, 0.05) or ``"grid100"`` (100, 0.05)."""
     return synthetic.mode_means(name)

@@ -1,12 +1,15 @@
-"""2D Gaussian-mixture sets for mode-collapse experiments: ``ring8`` and ``grid25``.
+"""2D Gaussian-mixture sets for mode-collapse experiments: ``ring8``, ``grid25``, ``grid49``, ``grid100``.
 
 * ``ring8``: 8 Gaussians with means ``(cos(2 pi k / 8), sin(2 pi k / 8))``,
   k = 0..7 (radius 1; *not* ``linspace(0, 2 pi, 8)``, whose endpoint makes the
   first and last modes coincide), standard deviation 0.01.
 * ``grid25``: 25 Gaussians with means ``{-4, -2, 0, 2, 4}^2`` (row-major: mode
   ``5 i + j`` is at ``(-4 + 2 i, -4 + 2 j)``), standard deviation 0.05.
+* ``grid49`` / ``grid100``: the same grid, spacing 2 and standard deviation
+  0.05, with 7 x 7 means ``{-6, ..., 6}^2`` / 10 x 10 means ``{-9, -7, ..., 9}^2``
+  (kgan's harder variants: more modes at the same spacing and width).
 
-These are the VEEGAN / PacGAN / GDPP benchmark sets. Each mode is equally
+ring8 and grid25 are the VEEGAN / PacGAN / GDPP benchmark sets. Each mode is equally
 likely. Sampling is stateless: batch ``b`` of split ``s`` with seed ``seed``
 uses the Philox key ``fold_in((seed, s), b)``, so streams are reproducible and
 ``load_arrays(name, n=B, seed=k)`` equals the first batch of
@@ -18,9 +21,11 @@ import numpy as np
 from kgan.data import _common
 
 SPLITS = ("train", "test")
-_SPEC = {
-    "ring8": 0.01,
-    "grid25": 0.05,
+_SPEC = {  # name -> (sigma, grid side or None for the ring)
+    "ring8": (0.01, None),
+    "grid25": (0.05, 5),
+    "grid49": (0.05, 7),
+    "grid100": (0.05, 10),
 }
 NAMES = tuple(_SPEC)
 
@@ -30,17 +35,19 @@ def mode_means(name):
 
     ``ring8``: K = 8, ``means[k] = (cos(2 pi k/8), sin(2 pi k/8))``, sigma 0.01.
     ``grid25``: K = 25, ``means[5 i + j] = (-4 + 2 i, -4 + 2 j)``, sigma 0.05.
+    ``gridK`` (K = n * n): ``means[n i + j] = (-(n - 1) + 2 i, -(n - 1) + 2 j)``, sigma 0.05.
     """
-    if name == "ring8":
+    if name not in _SPEC:
+        raise ValueError(f"`name` must be one of {list(NAMES)}; received name={name!r}.")
+    sigma, side = _SPEC[name]
+    if side is None:
         angles = 2.0 * np.pi * np.arange(8) / 8.0
         means = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    elif name == "grid25":
-        coords = np.arange(-4.0, 5.0, 2.0)
+    else:
+        coords = -(side - 1) + 2.0 * np.arange(side)
         gi, gj = np.meshgrid(coords, coords, indexing="ij")
         means = np.stack([gi.ravel(), gj.ravel()], axis=1)
-    else:
-        raise ValueError(f"`name` must be one of {list(NAMES)}; received name={name!r}.")
-    return means.astype(np.float64), float(_SPEC[name])
+    return means.astype(np.float64), float(sigma)
 
 
 def info(name):

@@ -52,7 +52,9 @@ def _data():
 
 def dataset_kind(dataset):
     """``"2d"`` or ``"image"`` (from ``kgan.data.info``; ring8/grid25 are known without it)."""
-    if dataset in ("ring8", "grid25"):
+    from kgan.data.synthetic import NAMES as TWO_D_SETS
+
+    if dataset in TWO_D_SETS:
         return "2d"
     data = _data()
     info = data.info(dataset) if hasattr(data, "info") else None

@@ -59,9 +59,22 @@ class GAN(keras.Model):
             "features", "pooled" and optional heads).
         num_classes: number of classes for a class-conditional GAN, else None.
         ema_decay: decay of the generator's exponential moving average, used by
-            :meth:`generate` and evaluation; None disables the EMA.
+            :meth:`generate` and evaluation, once the ramp-up allows it; None
+            disables the EMA.
         ema_start: step before which the EMA simply copies the generator
             (StudioGAN's ``ema_start``).
+        ema_rampup: StyleGAN2-ADA's EMA ramp-up (Karras et al. 2020,
+            ``training_loop.py``: ``ema_nimg = min(ema_nimg, cur_nimg *
+            ema_rampup)``). In steps: the EMA's half-life is at most
+            ``ema_rampup * t`` steps at step ``t``, i.e. the decay used at step
+            ``t`` is ``min(ema_decay, 0.5 ** (1 / (ema_rampup * t)))``, so the
+            average never reaches further back than a fixed fraction of the run:
+            a 2k-step run averages over its last ~100 steps, a 100k-step run over
+            the ``ema_decay`` horizon (693 steps at 0.999). The default 0.05 is
+            StyleGAN2-ADA's. None: the fixed ``ema_decay`` from ``ema_start`` on
+            (StudioGAN's schedule, made for 100k+-step runs: measured on
+            Fashion-MNIST at 2k steps it scored FD 167 against the raw
+            generator's 121).
         augment: a layer applied to every discriminator input, real and fake
             alike, while training (e.g. ``kgan.layers.DiffAugment``); it must be
             differentiable.
@@ -80,7 +93,7 @@ class GAN(keras.Model):
     conditional_required = False  # subclasses that need labels set True
 
     def __init__(self, generator, discriminator, num_classes=None, ema_decay=0.999,
-                 ema_start=0, augment=None, seed=0, fake_labels="sample", **kwargs):
+                 ema_start=0, augment=None, seed=0, fake_labels="sample", ema_rampup=0.05, **kwargs):
         kwargs.setdefault("name", self.__class__.__name__.lower())
         super().__init__(**kwargs)
         if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
@@ -117,6 +130,10 @@ class GAN(keras.Model):
             raise ValueError(f"`ema_decay` must be in [0, 1) or None; received ema_decay={ema_decay!r}.")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_start = check_positive_int("ema_start", ema_start, allow_zero=True)
+        if ema_rampup is not None and not (isinstance(ema_rampup, (int, float)) and not isinstance(
+                ema_rampup, bool) and ema_rampup > 0):
+            raise ValueError(f"`ema_rampup` must be a positive number or None; received ema_rampup={ema_rampup!r}.")
+        self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
         if fake_labels not in ("sample", "real"):
             raise ValueError(f"`fake_labels` must be 'sample' or 'real'; received fake_labels={fake_labels!r}.")
         self.fake_labels = fake_labels
@@ -246,6 +263,7 @@ class GAN(keras.Model):
             "num_classes": self.num_classes,
             "ema_decay": self.ema_decay,
             "ema_start": self.ema_start,
+            "ema_rampup": self.ema_rampup,
             "augment": None if self.augment is None else keras.saving.serialize_keras_object(self.augment),
             "seed": self.seed,
             "fake_labels": self.fake_labels,
@@ -472,13 +490,23 @@ class GAN(keras.Model):
             logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
         return logs
 
+    def ema_decay_at(self, step):
+        """The EMA decay used after generator step ``step`` (0-based): 0 before
+        ``ema_start``, then ``ema_decay`` capped by the ramp-up (see ``ema_rampup``)."""
+        step = tf.cast(step, tf.float32)
+        decay = tf.constant(self.ema_decay, tf.float32)
+        if self.ema_rampup is not None:
+            t = tf.maximum(step + 1.0 - float(self.ema_start), 1.0)  # steps averaged so far
+            decay = tf.minimum(decay, tf.pow(0.5, 1.0 / (self.ema_rampup * t)))
+        return tf.where(step >= float(self.ema_start), decay, 0.0)
+
     def update_ema(self):
         """``ema = decay * ema + (1 - decay) * w`` for the generator's trainable
-        weights (a copy before ``ema_start``); other weights (BN statistics,
-        spectral-norm vectors) are copied."""
+        weights (a copy before ``ema_start``; ``decay`` from :meth:`ema_decay_at`);
+        other weights (BN statistics, spectral-norm vectors) are copied."""
         if self.ema_decay is None:
             return
-        decay = tf.where(self.step_counter >= self.ema_start, self.ema_decay, 0.0)
+        decay = self.ema_decay_at(self.step_counter)
         trainable = {id(v) for v in self.generator.trainable_weights}
         for e, w in zip(self.generator_ema.weights, self.generator.weights):
             if id(w) in trainable:

@@ -23,6 +23,8 @@ HEADS = {
     "hypersphere": ("embed", "proxy"),
     "code": ("code",),
 }
+#: How a discriminator head reduces an (H, W, C) feature map to the vector its heads read.
+POOLINGS = ("sum", "mean", "flatten")
 #: Heads that read the label ``y``.
 HEADS_USING_LABELS = ("projection", "hypersphere")
 #: Heads that need ``num_classes``.
@@ -134,6 +136,28 @@ def check_heads(heads, num_classes):
     return tuple(out)
 
 
+def check_initializer(init):
+    """Return ``init`` if Keras can make an initializer of it, else raise ValueError."""
+    try:
+        make_initializer(init)
+    except (ValueError, TypeError):
+        raise ValueError(
+            "`init` must be a Keras initializer name (e.g. 'glorot_uniform', 'orthogonal'), its "
+            "config dict (e.g. {'class_name': 'Orthogonal', 'config': {'gain': 1.4}}) or an "
+            f"initializer; received init={init!r}.") from None
+    return init
+
+
+def make_initializer(init):
+    """A NEW initializer from ``init`` (name, config dict or instance), one per layer, so
+    unseeded layers never share values."""
+    if isinstance(init, keras.initializers.Initializer):
+        return type(init).from_config(init.get_config())
+    if isinstance(init, dict):
+        return keras.initializers.deserialize(dict(init))
+    return keras.initializers.get(init)
+
+
 # --------------------------------------------------------------------------- layers
 def maybe_sn(layer, spectral_norm, name):
     """Wrap ``layer`` in ``keras.layers.SpectralNormalization`` named ``name`` when asked.
@@ -189,7 +213,7 @@ def inputs_for(shape, num_classes, name):
 # --------------------------------------------------------------------------- the head
 def discriminator_head(feature_shape, heads=("logit",), num_classes=None, pooling="sum",
                        pre_activation=None, spectral_norm=False, embed_dim=512, code_dim=32,
-                       name="head"):
+                       kernel_initializer=None, name="head"):
     """Build the functional head ``features (, y) -> {pooled, logit, ...}``.
 
     ``features`` has shape ``feature_shape`` ((H, W, C) or (F,)). The head:
@@ -197,7 +221,10 @@ def discriminator_head(feature_shape, heads=("logit",), num_classes=None, poolin
     1. optional ``pre_activation`` (ReLU for the SN-ResNet discriminator, as
        StudioGAN applies ``activation(h)`` before summing);
     2. ``pooled`` = global ``"sum"`` (default; SNGAN / StudioGAN) or
-       ``"mean"`` pooling over H and W; for (F,) features ``pooled = features``;
+       ``"mean"`` pooling over H and W, or ``"flatten"`` (the H x W x C map as
+       one vector, as the original DCGAN's last layer, SNGAN's standard CNN and
+       keras-io's DCGAN: a shallow D needs the spatial layout to see shape);
+       for (F,) features ``pooled = features``;
     3. heads, all on ``pooled`` and all computed in float32:
 
        * ``"logit"``: ``Dense(1)`` -- always present;
@@ -214,9 +241,11 @@ def discriminator_head(feature_shape, heads=("logit",), num_classes=None, poolin
     The head takes ``[features, y]`` when a head reads the label
     (projection, hypersphere), else ``features`` alone. With ``spectral_norm``
     every Dense and the class embeddings are spectrally normalised.
+    ``kernel_initializer`` (see :func:`make_initializer`) starts every Dense of
+    the head; None is Keras' glorot uniform.
     """
     heads = check_heads(heads, num_classes)
-    check_choice("pooling", pooling, ("sum", "mean"))
+    check_choice("pooling", pooling, POOLINGS)
     embed_dim = check_positive_int("embed_dim", embed_dim)
     code_dim = check_positive_int("code_dim", code_dim)
     f_in = keras.Input(shape=tuple(feature_shape), name="features_in")
@@ -231,6 +260,8 @@ def discriminator_head(feature_shape, heads=("logit",), num_classes=None, poolin
     if len(feature_shape) == 3:
         if pooling == "sum":
             pooled = GlobalSumPooling2D(dtype="float32", name="sum_pool")(h)
+        elif pooling == "flatten":
+            pooled = keras.layers.Flatten(dtype="float32", name="flatten")(h)
         else:
             pooled = keras.layers.GlobalAveragePooling2D(dtype="float32", name="mean_pool")(h)
     elif len(feature_shape) == 1:
@@ -238,9 +269,10 @@ def discriminator_head(feature_shape, heads=("logit",), num_classes=None, poolin
     else:
         raise ValueError(f"features must be (H, W, C) or (F,); received shape {feature_shape}.")
     pooled = f32("pooled")(pooled)
-    channels = feature_shape[-1]
+    channels = int(pooled.shape[-1])
 
-    logit = dense(1, "logit_dense", spectral_norm, dtype="float32")(pooled)
+    init = (lambda: None) if kernel_initializer is None else (lambda: make_initializer(kernel_initializer))
+    logit = dense(1, "logit_dense", spectral_norm, dtype="float32", kernel_initializer=init())(pooled)
     if "projection" in heads:
         e = ClassEmbedding(num_classes, channels, spectral_norm=spectral_norm, dtype="float32",
                            name="projection_embedding")(y)
@@ -249,16 +281,18 @@ def discriminator_head(feature_shape, heads=("logit",), num_classes=None, poolin
     outputs = {"logit": f32("logit")(logit), "pooled": pooled}
     if "classifier" in heads:
         c = dense(num_classes, "classifier_dense", spectral_norm, use_bias=False,
-                  dtype="float32")(pooled)
+                  dtype="float32", kernel_initializer=init())(pooled)
         outputs["class_logits"] = f32("class_logits")(c)
     if "hypersphere" in heads:
-        e = dense(embed_dim, "embed_dense", spectral_norm, dtype="float32")(pooled)
+        e = dense(embed_dim, "embed_dense", spectral_norm, dtype="float32",
+                  kernel_initializer=init())(pooled)
         outputs["embed"] = HypersphereProjection(dtype="float32", name="embed")(e)
         p = ClassEmbedding(num_classes, embed_dim, spectral_norm=spectral_norm, dtype="float32",
                            name="proxy_embedding")(y)
         outputs["proxy"] = HypersphereProjection(dtype="float32", name="proxy")(p)
     if "code" in heads:
-        c = dense(code_dim, "code_dense", spectral_norm, dtype="float32")(pooled)
+        c = dense(code_dim, "code_dense", spectral_norm, dtype="float32",
+                  kernel_initializer=init())(pooled)
         outputs["code"] = f32("code")(c)
     return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
 

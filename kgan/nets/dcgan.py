@@ -8,7 +8,14 @@ times ``ConvTranspose 4x4 stride 2 -> BN -> ReLU`` halving the channels, then
 Discriminator: ``n`` times ``Conv 4x4 stride 2 -> LeakyReLU(0.2)`` doubling
 the channels from ``width`` (DCGAN without batch norm in D, so gradient
 penalties, mixing and spectral norm behave per sample), then the head of
-:func:`kgan.nets.common.discriminator_head` on global SUM pooling by default.
+:func:`kgan.nets.common.discriminator_head` on the FLATTENED feature map by
+default, as the original DCGAN (its last 4x4 conv covers the whole map),
+SNGAN's standard CNN and keras-io's DCGAN example. Global sum pooling
+(``pooling="sum"``) suits deep discriminators (StudioGAN's DCGAN pools after
+seven convs); after two or three convs it throws away where things are:
+measured on Fashion-MNIST (width 32, 2,000 steps, seed 0) a pooled head gave a
+domain-classifier FD of 121 with lopsided classes (26 bags per trouser), the
+flattened head 35 with balanced classes.
 
 =====  ======  ===  =====================================
 size   s0      n    D features (H, W, C)
@@ -22,7 +29,7 @@ size   s0      n    D features (H, W, C)
 """
 import keras
 
-from kgan.nets.common import (assemble_discriminator, check_bool, check_heads,
+from kgan.nets.common import (POOLINGS, assemble_discriminator, check_bool, check_heads,
                               check_num_classes, check_size, conv, dense, discriminator_head, f32,
                               inputs_for)
 from kgan.layers.conditional import ConditionalBatchNormalization
@@ -118,15 +125,17 @@ def _backbone(x, n, width, spectral_norm, prefix):
 
 
 def dcgan_discriminator(size, channels, num_classes=None, heads=("logit",), width=64,
-                        spectral_norm=False, embed_dim=512, code_dim=32, pooling="sum",
+                        spectral_norm=False, embed_dim=512, code_dim=32, pooling="flatten",
                         name="dcgan_discriminator"):
     """DCGAN discriminator returning the kgan output dict.
 
     ``x -> n x [Conv 4x4/2 -> LeakyReLU(0.2)]`` (channels ``width, 2*width,
     ...``; no batch norm) gives ``features`` (B, s0, s0, width*2**(n-1));
-    ``pooled`` is its global SUM over H, W (``pooling="sum"``, StudioGAN's
-    DCGAN and ResNet discriminators and the SNGAN / projection-D code) or the
-    mean (``pooling="mean"``); the heads act on ``pooled`` (see
+    ``pooled`` is that map flattened (``pooling="flatten"``, the default: the
+    original DCGAN and SNGAN's standard CNN, whose linear head sees every
+    position), its global SUM over H, W (``pooling="sum"``, StudioGAN's
+    deeper discriminators) or the mean (``pooling="mean"``); the heads act on
+    ``pooled`` (see
     :func:`kgan.nets.common.discriminator_head`). With ``spectral_norm``
     every conv, Dense and class embedding is spectrally normalised (SNGAN,
     Miyato et al. 2018).
@@ -141,18 +150,18 @@ def dcgan_discriminator(size, channels, num_classes=None, heads=("logit",), widt
         spectral_norm: spectral normalisation everywhere in D.
         embed_dim: size of the ``"hypersphere"`` embedding (512 in ReACGAN's CIFAR-10 config).
         code_dim: size of the ``"code"`` output (MaEM-GAN m: 16 CIFAR-10, 32 otherwise).
-        pooling: ``"sum"`` (default) or ``"mean"``.
+        pooling: ``"flatten"`` (default), ``"sum"`` or ``"mean"``.
         name: model name.
 
     Returns:
         A functional ``keras.Model`` returning a dict with ``"logit"`` (B, 1),
-        ``"features"`` (B, s0, s0, C), ``"pooled"`` (B, C) and the heads'
-        outputs, all float32.
+        ``"features"`` (B, s0, s0, C), ``"pooled"`` (B, s0*s0*C when flattened,
+        else (B, C)) and the heads' outputs, all float32.
     """
     num_classes = _check_common("dcgan_discriminator", size, channels, width, num_classes,
                                 spectral_norm)
     heads = check_heads(heads, num_classes)
-    check_choice("pooling", pooling, ("sum", "mean"))
+    check_choice("pooling", pooling, POOLINGS)
     start, n = _PLANS[size]
     x, y, inputs = inputs_for((size, size, channels), num_classes, "x")
     features = _backbone(x, n, width, spectral_norm, "d")

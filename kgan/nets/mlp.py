@@ -7,22 +7,22 @@ tanh -> 2; D: 2 -> FC128 tanh -> FC128 tanh -> 1.
 import keras
 
 from kgan.nets.common import (assemble_discriminator, check_activation, check_bool, check_heads,
-                              check_hidden, check_num_classes, dense, discriminator_head, f32,
-                              inputs_for)
+                              check_hidden, check_initializer, check_num_classes, dense,
+                              discriminator_head, f32, inputs_for, make_initializer)
 from kgan.utils import check_positive_int
 
 __all__ = ["mlp_generator", "mlp_discriminator", "mlp_encoder"]
 
 
-def _mlp(h, hidden, activation, spectral_norm, prefix):
+def _mlp(h, hidden, activation, spectral_norm, prefix, init):
     for i, units in enumerate(hidden):
-        h = dense(units, f"{prefix}_dense{i}", spectral_norm)(h)
+        h = dense(units, f"{prefix}_dense{i}", spectral_norm, kernel_initializer=make_initializer(init))(h)
         h = keras.layers.Activation(activation, name=f"{prefix}_act{i}")(h)
     return h
 
 
 def mlp_generator(latent_dim=256, hidden=(128, 128), activation="tanh", out_dim=2,
-                  num_classes=None, spectral_norm=False, name="mlp_generator"):
+                  num_classes=None, spectral_norm=False, init="glorot_uniform", name="mlp_generator"):
     """MLP generator ``z -> FC(hidden[0]) act -> ... -> FC(out_dim)`` (linear output).
 
     Default: the VEEGAN 2D protocol generator (z 256 -> FC128 tanh -> FC128
@@ -40,6 +40,10 @@ def mlp_generator(latent_dim=256, hidden=(128, 128), activation="tanh", out_dim=
         out_dim: size of a sample.
         num_classes: None (unconditional) or the number of classes.
         spectral_norm: wrap every Dense in ``keras.layers.SpectralNormalization``.
+        init: kernel initializer of every Dense (a Keras name, config dict or
+            initializer; see :func:`kgan.nets.common.make_initializer`). Keras'
+            ``"glorot_uniform"`` by default; the GDPP 2D code uses
+            ``{"class_name": "Orthogonal", "config": {"gain": 1.4}}``.
         name: model name.
 
     Returns:
@@ -52,21 +56,22 @@ def mlp_generator(latent_dim=256, hidden=(128, 128), activation="tanh", out_dim=
     check_activation(activation)
     num_classes = check_num_classes(num_classes)
     check_bool("spectral_norm", spectral_norm)
+    check_initializer(init)
     z, y, inputs = inputs_for((latent_dim,), num_classes, "z")
     h = z
     if y is not None:
         onehot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot",
                                                name="y_one_hot")(y)
         h = keras.layers.Concatenate(name="z_y")([z, onehot])
-    h = _mlp(h, hidden, activation, spectral_norm, "g")
-    out = dense(out_dim, "g_out", spectral_norm, dtype="float32")(h)
+    h = _mlp(h, hidden, activation, spectral_norm, "g", init)
+    out = dense(out_dim, "g_out", spectral_norm, dtype="float32", kernel_initializer=make_initializer(init))(h)
     out = f32("output")(out)
     return keras.Model(inputs, out, name=name)
 
 
 def mlp_discriminator(in_dim=2, hidden=(128, 128), activation="tanh", num_classes=None,
                       heads=("logit",), spectral_norm=False, embed_dim=512, code_dim=32,
-                      name="mlp_discriminator"):
+                      init="glorot_uniform", name="mlp_discriminator"):
     """MLP discriminator ``x -> FC(hidden[0]) act -> ... -> heads``.
 
     Default: the VEEGAN 2D protocol discriminator (2 -> FC128 tanh -> FC128 tanh -> 1).
@@ -85,6 +90,7 @@ def mlp_discriminator(in_dim=2, hidden=(128, 128), activation="tanh", num_classe
         spectral_norm: spectral normalisation on every Dense and class embedding.
         embed_dim: size of the ``"hypersphere"`` embedding.
         code_dim: size of the ``"code"`` output.
+        init: kernel initializer of every Dense, heads included (see :func:`mlp_generator`).
         name: model name.
 
     Returns:
@@ -98,15 +104,16 @@ def mlp_discriminator(in_dim=2, hidden=(128, 128), activation="tanh", num_classe
     num_classes = check_num_classes(num_classes)
     heads = check_heads(heads, num_classes)
     check_bool("spectral_norm", spectral_norm)
+    check_initializer(init)
     x, y, inputs = inputs_for((in_dim,), num_classes, "x")
-    features = _mlp(x, hidden, activation, spectral_norm, "d")
+    features = _mlp(x, hidden, activation, spectral_norm, "d", init)
     head = discriminator_head((hidden[-1],), heads, num_classes, spectral_norm=spectral_norm,
-                              embed_dim=embed_dim, code_dim=code_dim)
+                              embed_dim=embed_dim, code_dim=code_dim, kernel_initializer=init)
     return assemble_discriminator(inputs, features, y, head, name)
 
 
 def mlp_encoder(in_dim=2, latent_dim=256, hidden=(128, 128), activation="tanh",
-                name="mlp_encoder"):
+                init="glorot_uniform", name="mlp_encoder"):
     """MLP encoder ``x -> FC(hidden) act ... -> FC(latent_dim)`` (linear, float32).
 
     The encoder E of the mode-regularised GAN (Che et al. 2017, Sec. 3),
@@ -116,7 +123,8 @@ def mlp_encoder(in_dim=2, latent_dim=256, hidden=(128, 128), activation="tanh",
     latent_dim = check_positive_int("latent_dim", latent_dim)
     hidden = check_hidden(hidden)
     check_activation(activation)
+    check_initializer(init)
     x = keras.Input(shape=(in_dim,), name="x")
-    h = _mlp(x, hidden, activation, False, "e")
-    z = dense(latent_dim, "e_out", dtype="float32")(h)
+    h = _mlp(x, hidden, activation, False, "e", init)
+    z = dense(latent_dim, "e_out", dtype="float32", kernel_initializer=make_initializer(init))(h)
     return keras.Model(x, f32("z")(z), name=name)

@@ -13,7 +13,7 @@ from kgan.tuning.registry import (COMMON_PARAMS, GAN_PARAMS, METHODS, MethodSpec
                                   apply_values, available_methods, build_base, build_model,
                                   current_values, generic_build, get_method, register_method,
                                   spec_for_model)
-from kgan.tuning import methods as _methods  # noqa: F401  (registers the methods of issues 4-7)
+from kgan.tuning import methods as _methods  # noqa: F401  (registers the methods beyond the base GAN)
 from kgan.tuning.hypermodel import (OBJECTIVES, TUNERS, GANHyperModel, default_objective,
                                 final_metrics_2d, make_hypermodel, make_tuner, objective, search,
                                 trial_table)

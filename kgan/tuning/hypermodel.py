@@ -60,7 +60,7 @@ OBJECTIVES = {
     "d_loss": ("min", "logs"),
 }
 
-TWO_D = ("ring8", "grid25")
+from kgan.data.synthetic import NAMES as TWO_D  # the 2D mixtures
 
 
 def default_objective(dataset):

@@ -1,16 +1,15 @@
-"""Search spaces of the methods beyond the base GAN (issues 4-7).
+"""Search spaces of the methods beyond the base GAN.
 
-Each entry is registered whether or not its class exists; ``available_methods()``
+A method's base model on a dataset is the experiment table's row
+``<dataset>_<method>`` (``kgan.experiments``) when it exists. Each entry is
+registered whether or not its class exists; ``available_methods()``
 lists only those whose class is importable from ``kgan.models``. Ranges are
-centred on the papers' values (``../shared/methods.md``) and wide enough to
+centred on the papers' values (docs/mixing.md, maem.md, mode_regularized.md,
+conditional.md) and wide enough to
 include "off" (weight 0) where a weight switches a regulariser.
 """
 from kgan.tuning.registry import (COMMON_PARAMS, MethodSpec, Param, default_optimizers, dataset_info,
                                   register_method)
-
-
-def _recipes(prefix_map):
-    return dict(prefix_map)
 
 
 # ------------------------------------------------------------------ extra-network builders
@@ -54,19 +53,17 @@ def _build_mdgan(dataset, seed, compile_kwargs):
     return gan
 
 
-# ------------------------------------------------------------------ issue 5: sample mixing
+# ------------------------------------------------------------------ sample mixing
 _MIX_PARAMS = COMMON_PARAMS + (
     Param("mix_prob", "float", 0.0, 1.0, target="init"),
     Param("mix_weight", "float", 0.0, 5.0, target="init"),
     Param("alpha", "float", 0.1, 2.0, target="init"),
 )
 for _method in ("mixup", "cutmix", "srmix"):
-    _recipes_2d = {"grid25": f"grid25_{_method}", "ring8": f"ring8_{_method}",
-                   "fashion_mnist": ("fashion_mnist_mixing", {"method": _method})}
     register_method(MethodSpec(
         _method, model="MixGAN", params=_MIX_PARAMS + ((Param("sigma", "float", 0.01, 0.5, target="init"),)
                                                        if _method == "srmix" else ()),
-        recipes=_recipes_2d, init_kwargs={"method": _method},
+        init_kwargs={"method": _method},
         description=f"MixGAN with {_method} real/fake mixing (weights: mix_prob, mix_weight)"))
 
 register_method(MethodSpec(
@@ -76,11 +73,9 @@ register_method(MethodSpec(
         Param("alpha", "float", 0.1, 2.0, target="init"),
         Param("noise_std", "float", 0.0, 0.2, target="init"),
     ),
-    recipes={"grid25": "grid25_adaptivemix", "ring8": "ring8_adaptivemix",
-             "fashion_mnist": ("fashion_mnist_mixing", {"method": "adaptivemix"})},
     description="AdaptiveMix shrinkage of mixed-sample features (weight: shrink_weight)"))
 
-# ------------------------------------------------------------------ issue 6: MaEM-GAN
+# ------------------------------------------------------------------ MaEM-GAN
 register_method(MethodSpec(
     "maem", model="MaEMGAN", heads=("logit", "code"),
     params=COMMON_PARAMS + (
@@ -88,21 +83,16 @@ register_method(MethodSpec(
         Param("dlle_weight", "float", 0.0, 5.0, target="init", key="dlle.weight"),
         Param("disomap_weight", "float", 0.0, 5.0, target="init", key="disomap.weight"),
     ),
-    recipes={"grid25": "grid25_maem", "ring8": "ring8_maem", "fashion_mnist": "fashion_mnist_maem",
-             "stacked_digits": "stacked_digits_maem"},
     description="MaEM-GAN: manifold entropy + DLLE + DIsoMap (weights: entropy_sigma, dlle_weight, "
                 "disomap_weight)"))
 
-# ------------------------------------------------------------------ issue 7: mode regularisers
+# ------------------------------------------------------------------ mode regularisers
 register_method(MethodSpec(
     "regan", model="RegularizedGAN", build_fn=_build_regan,
     params=COMMON_PARAMS + (
         Param("lambda1", "float", 0.0, 2.0, target="init"),
         Param("lambda2", "float", 0.0, 2.0, target="init"),
     ),
-    recipes={"grid25": "grid25_regan", "stacked_digits": ("stacked_digits_mdgan", {"model": "regan"}),
-             "stacked_fashion_mnist": ("stacked_fashion_mnist_mdgan", {"model": "regan"}),
-             "stacked_mnist": ("stacked_mnist_mdgan", {"model": "regan"})},
     description="mode-regularised GAN: encoder, geometric (lambda1) and mode (lambda2) regularisers"))
 
 register_method(MethodSpec(
@@ -111,24 +101,17 @@ register_method(MethodSpec(
         Param("lambda1", "float", 0.0, 2.0, target="init"),
         Param("lambda2", "float", 0.0, 2.0, target="init"),
     ),
-    recipes={"grid25": "grid25_mdgan", "ring8": "ring8_mdgan",
-             "stacked_digits": ("stacked_digits_mdgan", {"model": "mdgan"}),
-             "stacked_fashion_mnist": ("stacked_fashion_mnist_mdgan", {"model": "mdgan"}),
-             "stacked_mnist": ("stacked_mnist_mdgan", {"model": "mdgan"}),
-             "fashion_mnist": "fashion_mnist_mdgan"},
     description="MDGAN: manifold step (D1, lambda1) then diffusion step (D2)"))
 
-# ------------------------------------------------------------------ issue 4: conditional GANs
+# ------------------------------------------------------------------ conditional GANs
 register_method(MethodSpec(
     "acgan", model="ACGAN", conditional=True, heads=("logit", "classifier"),
     params=COMMON_PARAMS + (Param("cond_lambda", "float", 0.0, 2.0, target="init"),),
-    recipes={"fashion_mnist": "fashion_mnist_acgan"},
     description="ACGAN: auxiliary classifier (weight: cond_lambda)"))
 
 register_method(MethodSpec(
     "projgan", model="ProjGAN", conditional=True, heads=("logit", "projection"),
     params=COMMON_PARAMS,
-    recipes={"fashion_mnist": "fashion_mnist_projgan"},
     description="projection discriminator (no extra weight)"))
 
 register_method(MethodSpec(
@@ -138,5 +121,4 @@ register_method(MethodSpec(
         Param("temperature", "float", 0.05, 1.0, target="init"),
         Param("margin_pos", "float", 0.5, 1.0, target="init"),
     ),
-    recipes={"fashion_mnist": "fashion_mnist_reacgan"},
     description="ReACGAN: D2D-CE on the hypersphere (weight: cond_lambda; temperature, margin)"))

@@ -209,13 +209,14 @@ def spec_for_model(model):
 # ------------------------------------------------------------------ the methods
 register_method(MethodSpec(
     "gan", model="GAN", params=GAN_PARAMS,
-    recipes={"grid25": "grid25_gan", "ring8": "ring8_gan", "fashion_mnist": "fashion_mnist_dcgan"},
     description="plain GAN (non-saturating loss; WGAN-GP / R1 optional)"))
 
 
 # ------------------------------------------------------------------ building
 def _is_2d(dataset):
-    return dataset in ("ring8", "grid25")
+    from kgan.data.synthetic import NAMES
+
+    return dataset in NAMES
 
 
 def dataset_info(dataset):
@@ -297,6 +298,10 @@ def build_base(spec, dataset, seed=0, compile_kwargs=None, recipe=None):
     from kgan.run import list_recipes, load_recipe
 
     entry = recipe or spec.recipes.get(dataset)
+    if entry is None:  # the experiment table's row of this method on this dataset, if any
+        from kgan.experiments import get_row
+
+        entry = f"{dataset}_{spec.name}" if get_row(f"{dataset}_{spec.name}") is not None else None
     name, extra = (entry if isinstance(entry, tuple) else (entry, {}))
     if name is not None and (recipe is not None or name in list_recipes()):
         module = load_recipe(name)

@@ -1,0 +1,228 @@
+"""Launch, reuse and record benchmark runs.
+
+Each run is one ``kgan train ROW --seed S --steps N --set ...`` process (one
+TF thread each by default, ``jobs`` at a time). A finished run leaves a record,
+``<records>/<row>/<options id>/<steps>steps/seed<S>.json`` (settings, report,
+command, CPU time), meant to be committed: the next invocation, on any
+machine, reuses it instead of training again. The options id is a hash of the
+run's resolved options, so a run asked for by two suites (or under two variant
+names) is trained once, and a changed option or default makes new runs
+instead of mixing with old ones. A record found at a run's path whose other
+settings differ (the protocol's or method's version, the batch size, the
+precision) is refused with the list of differences: the code changed under
+it, so delete it, or pass ``replace_mismatched=True`` to train it again. The
+run's seed-0 sample picture is copied to
+``<images>/<row>-<options id>-<steps>steps.png``, so pictures of two budgets
+or settings never overwrite each other.
+"""
+import dataclasses
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import types
+
+from kgan.experiments import settings_diff
+from kgan.utils import atomic_path
+
+DIVERGED_MARK = "NonFiniteLossError"
+
+
+class MismatchError(RuntimeError):
+    """A finished run's recorded settings differ from what is asked now."""
+
+
+@dataclasses.dataclass
+class Job:
+    """One (entry, seed) of a suite at its budget."""
+
+    entry: object
+    seed: int
+    steps: int
+
+    @property
+    def key(self):
+        """The run's identity: row, resolved options, steps, seed (not the variant's name)."""
+        return (self.entry.row, self.options_id(), self.steps, self.seed)
+
+    def options_id(self):
+        """8 hex digits naming the run's resolved options: runs with the same options share a record
+        whichever suite or variant name asks for them."""
+        text = json.dumps(self.settings()["options"], sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+    def relpath(self):
+        return os.path.join(self.entry.row, self.options_id(), f"{self.steps}steps", f"seed{self.seed}")
+
+    def settings(self, precision="float32"):
+        """The settings the run must have (the row's resolved options, schedule and seed)."""
+        row = self.entry.experiment
+        cfg = types.SimpleNamespace(steps=self.steps, batch_size=row.protocol.batch_size, seed=self.seed,
+                                    precision=precision, extra=dict(self.entry.sets))
+        return row.settings(cfg)
+
+    def argv(self, logdir):
+        out = ["train", self.entry.row, "--seed", str(self.seed), "--steps", str(self.steps), "--logdir", logdir,
+               "--no-samples"]
+        for k, v in self.entry.sets:
+            out += ["--set", f"{k}={json.dumps(v) if not isinstance(v, str) else v}"]
+        return out
+
+    def picture_name(self):
+        return f"{self.entry.row}-{self.options_id()}-{self.steps}steps.png"
+
+
+class Runner:
+    """Runs jobs, reusing and recording them (see the module docstring).
+
+    Args:
+        records: folder of the committed run records.
+        logs: folder of the run directories (models, event files; not committed).
+        images: folder the seed-0 pictures are copied to.
+        jobs: training processes at a time.
+        threads: TF intra- and inter-op threads per process.
+        replace_mismatched: retrain runs whose record's settings differ (else refuse).
+        echo: print function for progress lines.
+    """
+
+    def __init__(self, records, logs, images, jobs=2, threads=1, replace_mismatched=False, echo=print):
+        self.records, self.logs, self.images = records, logs, images
+        self.jobs, self.threads = jobs, threads
+        self.replace_mismatched = replace_mismatched
+        self.echo = echo
+        self.reused = self.trained = self.failed = 0
+
+    # -------------------------------------------------------------- records
+    def record_path(self, job):
+        return os.path.join(self.records, job.relpath() + ".json")
+
+    def load(self, job):
+        """The job's record if it exists and matches; None if absent; MismatchError if it differs."""
+        path = self.record_path(job)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            record = json.load(f)
+        diff = settings_diff(record.get("settings", {}), job.settings())
+        if diff:
+            if self.replace_mismatched:
+                return None
+            raise MismatchError(
+                f"{path} is a finished run of {job.entry.label} seed {job.seed} with other settings than "
+                f"asked now:\n  " + "\n  ".join(diff) + "\nDelete that record to train the run again with the "
+                "new settings (or pass --replace-mismatched); its results are not mixed with the new ones.")
+        return record
+
+    def check_all(self, jobs):
+        """Raise MismatchError for the first mismatched record, before anything trains."""
+        for job in jobs:
+            self.load(job)
+
+    def _write_record(self, job, report, status, command, log_tail=""):
+        settings = job.settings()
+        if status == "ok":
+            diff = settings_diff(report.get("settings", {}), settings)
+            if diff:
+                raise MismatchError(f"The run of {job.entry.label} seed {job.seed} reported other settings than "
+                                    f"asked: {diff}")
+        record = {"settings": settings, "status": status, "command": command,
+                  "report": {k: v for k, v in report.items() if k not in ("settings", "model_path")}}
+        if log_tail:
+            record["log_tail"] = log_tail
+        with atomic_path(self.record_path(job)) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(record, f, indent=1, default=float)
+        return record
+
+    # -------------------------------------------------------------- running
+    def command(self, job):
+        return "kgan " + shlex.join(job.argv(os.path.join(self.logs, job.relpath())))
+
+    def _launch(self, job):
+        logdir = os.path.join(self.logs, job.relpath())
+        os.makedirs(logdir, exist_ok=True)
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(self.threads),
+                   TF_NUM_INTEROP_THREADS=str(self.threads))
+        log = open(os.path.join(logdir, "train.log"), "w")  # a file, not a pipe: a chatty run cannot block
+        proc = subprocess.Popen([sys.executable, "-m", "kgan.cli", *job.argv(logdir)], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, text=True)
+        log.close()
+        return proc, logdir, time.time()
+
+    def _finish(self, job, proc, logdir):
+        with open(os.path.join(logdir, "train.log"), errors="replace") as f:
+            log = f.read()
+        tail = log[-3000:]
+        report_path = os.path.join(logdir, "report.json")
+        if proc.returncode == 0 and os.path.exists(report_path):
+            with open(report_path) as f:
+                report = json.load(f)
+            record = self._write_record(job, report, "ok", self.command(job))
+            picture = os.path.join(logdir, "samples.png")
+            if job.seed == 0 and os.path.exists(picture):
+                os.makedirs(self.images, exist_ok=True)
+                with atomic_path(os.path.join(self.images, job.picture_name())) as tmp:
+                    shutil.copyfile(picture, tmp)
+            return record
+        if DIVERGED_MARK in log:
+            return self._write_record(job, {}, "diverged", self.command(job), tail)
+        self.echo(f"FAILED {job.entry.label} seed {job.seed} (exit {proc.returncode}); log {logdir}/train.log:\n"
+                  f"{tail}")
+        return None
+
+    def run(self, jobs):
+        """Run (or reuse) every job; returns ``{job.key: record}`` of the finished ones."""
+        self.check_all(jobs)
+        results, queue, running = {}, [], []
+        for job in jobs:
+            record = self.load(job)
+            if record is not None:
+                results[job.key] = record
+                self.reused += 1
+            elif job.key not in [j.key for j in queue]:
+                queue.append(job)
+        total, t0 = len(queue), time.time()
+        if total:
+            self.echo(f"{self.reused} run(s) reused, {total} to train, {self.jobs} at a time.")
+        done = 0
+        while queue or running:
+            while queue and len(running) < self.jobs:
+                job = queue.pop(0)
+                running.append((job, *self._launch(job)))
+            time.sleep(1.0)
+            for item in list(running):
+                job, proc, logdir, started = item
+                if proc.poll() is None:
+                    continue
+                running.remove(item)
+                done += 1
+                record = self._finish(job, proc, logdir)
+                if record is None:
+                    self.failed += 1
+                    continue
+                self.trained += 1
+                results[job.key] = record
+                self.echo(f"[{done}/{total}, {time.time() - t0:.0f}s] {job.entry.label} seed {job.seed}: "
+                          f"{record['status']} {summary_line(record)} ({time.time() - started:.0f}s)")
+        return results
+
+
+def summary_line(record):
+    """A few headline numbers of a record, for progress lines."""
+    r = record.get("report", {})
+    parts = []
+    if "modes" in r:
+        parts.append(f"modes {r['modes']:g}/{r.get('num_modes', '?')}")
+    if "hq_fraction" in r:
+        parts.append(f"HQ {100 * r['hq_fraction']:.1f}%")
+    if "fid" in r:
+        parts.append(f"FD {r['fid']:.1f}")
+    if "kl" in r:
+        parts.append(f"KL {r['kl']:.3f}")
+    if "cpu_s_per_1k_steps" in r:
+        parts.append(f"{r['cpu_s_per_1k_steps']:.1f} CPU s/1k steps")
+    return ", ".join(parts)

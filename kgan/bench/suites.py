@@ -1,0 +1,121 @@
+"""The benchmark suites: which rows of the experiment table run, at what budget, how many seeds.
+
+A suite is a list of entries (a row of :mod:`kgan.experiments`, optionally a
+named variant with ``--set`` overrides) run for ``seeds`` seeds at ``steps``
+steps, and the metrics its page shows. Each entry is compared with its
+baseline: the first ``gan`` entry on the same protocol in the suite. A run is
+identified by its row, resolved options, steps and seed; suites (or variant
+names) that ask for the same run share it.
+"""
+import dataclasses
+
+from kgan.experiments import get_row
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A column: ``key`` in report.json, shown as ``label``, multiplied by ``scale``."""
+
+    key: str
+    label: str
+    better: str  # "max" or "min"
+    fmt: str = "{:.3f}"
+    scale: float = 1.0
+
+
+METRICS = {
+    "modes": Metric("modes", "modes", "max", "{:.1f}"),
+    "hq": Metric("hq_fraction", "% HQ", "max", "{:.1f}", 100.0),
+    "reverse_kl": Metric("reverse_kl", "reverse KL", "min", "{:.3f}"),
+    "fid": Metric("fid", "FD (domain)", "min", "{:.1f}"),
+    "precision": Metric("precision", "precision", "max"),
+    "recall": Metric("recall", "recall", "max"),
+    "density": Metric("density", "density", "max"),
+    "coverage": Metric("coverage", "coverage", "max"),
+    "class_acc": Metric("class_acc", "class consistency", "max"),
+    "kl": Metric("kl", "KL to uniform", "min", "{:.3f}"),
+    "raw_fid": Metric("raw_fid", "FD raw G", "min", "{:.1f}"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One row of the experiment table in a suite, optionally as a named variant."""
+
+    row: str
+    variant: str = "default"
+    sets: tuple = ()  # ((key, value), ...) --set overrides of the variant
+
+    @property
+    def label(self):
+        return self.row if self.variant == "default" else f"{self.row} [{self.variant}]"
+
+    @property
+    def experiment(self):
+        row = get_row(self.row)
+        if row is None:
+            raise ValueError(f"Benchmark entry names row {self.row!r}, which is not in the experiment table.")
+        return row
+
+
+@dataclasses.dataclass
+class Suite:
+    """A benchmark: entries x seeds at a budget, and the page that shows them."""
+
+    name: str
+    title: str
+    entries: tuple
+    seeds: int
+    steps: int
+    metrics: tuple
+    about: str = ""
+    published: tuple = ()  # keys of kgan.bench.published.PUBLISHED
+
+    def baseline(self, entry):
+        """The entry this one is compared with: the first ``gan`` entry on the same protocol
+        (None for the baseline itself)."""
+        protocol = entry.experiment.protocol.name
+        for e in self.entries:
+            if e.experiment.protocol.name == protocol and e.experiment.method.name == "gan":
+                return None if e == entry else e
+        return None
+
+
+_2D_METHODS = ("gan", "mixup", "cutmix", "srmix", "adaptivemix", "maem", "regan", "mdgan")
+_IMAGE_METHODS = _2D_METHODS + ("acgan", "projgan", "reacgan")
+_2D_METRICS = ("modes", "hq", "reverse_kl")
+
+SUITES = {}
+
+
+def add_suite(suite):
+    SUITES[suite.name] = suite
+    return suite
+
+
+add_suite(Suite(
+    "veegan2d", "Every method on ring8 and grid25, VEEGAN protocol", seeds=5, steps=25_000,
+    entries=tuple(Entry(f"{d}_{m}") for d in ("ring8", "grid25") for m in _2D_METHODS),
+    metrics=_2D_METRICS, published=("ring8", "grid25"),
+    about="The published 2D protocol with the corrected learning rates (D = G = 1e-3). Every method "
+          "uses the plain GAN's networks, initialisation, optimisers and budget."))
+add_suite(Suite(
+    "init2d", "Initialisation of the 2D networks: Keras' glorot uniform against orthogonal (gain 1.4)",
+    seeds=5, steps=25_000,
+    entries=tuple(e for d in ("ring8", "grid25") for e in (
+        Entry(f"{d}_gan", "glorot", (("init", "glorot"),)),
+        Entry(f"{d}_gan", "orthogonal", (("init", "orthogonal"),)))),
+    metrics=_2D_METRICS, published=("ring8", "grid25"),
+    about="The plain GAN on the VEEGAN protocol with each initialisation, 5 seeds: the measurement "
+          "behind the protocol's default."))
+add_suite(Suite(
+    "hard2d_search", "Looking for a 2D setting where the plain GAN fails: more modes, a smaller generator",
+    seeds=2, steps=25_000,
+    entries=(Entry("grid49_gan"), Entry("grid100_gan"),
+             Entry("grid49_gan", "g_hidden 64", (("g_hidden", 64),)),
+             Entry("grid25_gan", "g_hidden 64", (("g_hidden", 64),)),
+             Entry("grid25_gan", "minimax", (("loss", "minimax"),))),
+    metrics=_2D_METRICS,
+    about="Candidates for a 2D setting that separates the methods, 2 seeds each: the plain GAN should fail "
+          "in most seeds while the task stays learnable (same spacing and width of the modes, the VEEGAN "
+          "networks and optimisers unless stated)."))

@@ -1,0 +1,21 @@
+"""One definition of each experiment: protocols x methods = the rows ``kgan train`` runs.
+
+* :mod:`kgan.experiments.protocols` -- data, networks, initialisation,
+  optimisers, schedule and evaluation of each protocol (the VEEGAN 2D protocol
+  on ring8/grid25/grid49/grid100; DCGAN on Fashion-MNIST and stacked
+  Fashion-MNIST);
+* :mod:`kgan.experiments.methods` -- how each kgan model is built on a
+  protocol, with its own typed options;
+* :mod:`kgan.experiments.table` -- the rows ``<protocol>_<method>``.
+
+    kgan list                                  # every row (and recipe file)
+    kgan train grid25_mdgan --help             # the row's protocol and options
+    kgan train grid25_mdgan --set lambda1=0.5  # checked against the options
+"""
+from kgan.experiments.methods import METHODS, Method, add_method
+from kgan.experiments.options import Option
+from kgan.experiments.protocols import PROTOCOLS, Image, Protocol, TwoD, add_protocol
+from kgan.experiments.table import Row, get_row, rows, settings_diff
+
+__all__ = ["METHODS", "Method", "add_method", "Option", "PROTOCOLS", "Image", "Protocol", "TwoD",
+           "add_protocol", "Row", "get_row", "rows", "settings_diff"]
