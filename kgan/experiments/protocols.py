@@ -185,6 +185,7 @@ class Image(Protocol):
                low=0.0, high=0.99999, allow_none=True),
         Option("ema_rampup", float, 0.05, "StyleGAN2-ADA EMA ramp-up: half-life at most this fraction "
                "of the steps done (none: fixed decay)", low=0.0, low_open=True, allow_none=True),
+        Option("ema_start", int, 0, "step before which the EMA copies the generator", low=0),
         Option("eval_samples", int, 10_000, "samples evaluated at the end (0: no evaluation)", low=0),
         Option("eval_every", int, 0, "also evaluate FD every N steps, for the curve (0: only at the end)",
                low=0),
@@ -224,7 +225,7 @@ class Image(Protocol):
         return kgan.nets.dcgan_encoder(size, ch, latent_dim=128, width=o["width"])
 
     def model_kwargs(self, o, seed):
-        return {"ema_decay": o["ema_decay"], "ema_rampup": o["ema_rampup"], "seed": seed}
+        return {"ema_decay": o["ema_decay"], "ema_rampup": o["ema_rampup"], "ema_start": o["ema_start"], "seed": seed}
 
     def callbacks(self, o, seed):
         """An FD-curve callback when ``eval_every`` is set."""
@@ -286,10 +287,10 @@ add_protocol(TwoD("ring8", "ring8", "8 Gaussians on a ring (radius 1, sigma 0.01
 add_protocol(TwoD("grid25", "grid25", "25 Gaussians on a 5x5 grid (spacing 2, sigma 0.05), VEEGAN protocol"))
 add_protocol(TwoD("grid49", "grid49", "49 Gaussians on a 7x7 grid (spacing 2, sigma 0.05), VEEGAN networks"))
 add_protocol(TwoD("grid100", "grid100", "100 Gaussians on a 10x10 grid (spacing 2, sigma 0.05), VEEGAN networks"))
-add_protocol(Image("fashion_mnist", "fashion_mnist", "Fashion-MNIST (28x28)", steps=10_000))
+add_protocol(Image("fashion_mnist", "fashion_mnist", "Fashion-MNIST (28x28)", steps=5_000))
 _STACKED = dict(metrics=("modes", "kl", "fid"), defaults={"eval_samples": 26_000})
 add_protocol(Image("stacked_fashion_mnist", "stacked_fashion_mnist",
-                   "Stacked Fashion-MNIST (28x28x3, 1000 modes)", steps=10_000, **_STACKED))
+                   "Stacked Fashion-MNIST (28x28x3, 1000 modes)", steps=5_000, **_STACKED))
 add_protocol(Image("stacked_digits", "stacked_digits", "Stacked sklearn digits (8x8x3, 1000 modes)",
                    steps=5_000, **_STACKED))
 add_protocol(Image("stacked_mnist", "stacked_mnist", "Stacked MNIST (28x28x3, 1000 modes; tfds, needs "
