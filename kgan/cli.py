@@ -115,10 +115,16 @@ def main(argv=None):
         print(f"error: unknown command {cmd!r}; expected one of {', '.join(COMMANDS)}.", file=sys.stderr)
         return 2
     from kgan.callbacks import NonFiniteLossError
-    from kgan.run import WorkerLostError
+    from kgan.run import TrainingInterrupted, WorkerLostError
 
     try:
         return COMMANDS[cmd](argv[1:])
+    except TrainingInterrupted as e:
+        print(str(e), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError, TypeError, NonFiniteLossError, WorkerLostError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

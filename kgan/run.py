@@ -242,8 +242,10 @@ class RunConfig:
 
         logdir = self.logdir if self.is_chief else os.path.join(self.logdir, f".worker_tmp_{os.getpid()}")
         cbs = [StopOnNonFinite()]
-        if self.backup:
-            cbs.append(BackupAndRestore(os.path.join(logdir, "backup")))
+        if self.backup:  # kept until finish() has written the model and the report
+            cbs.append(BackupAndRestore(os.path.join(logdir, "backup"), delete_checkpoint=False))
+        if self.is_chief:  # the model is on disk before any evaluation after fit
+            cbs.append(_SaveAtTrainEnd(self))
         cbs.extend(extra)
         cbs.append(keras.callbacks.TensorBoard(logdir, write_graph=False, update_freq="epoch"))
         if self.samples and self.is_chief:
@@ -252,6 +254,16 @@ class RunConfig:
             two_d = dataset in TWO_D_SETS
             cbs.append(SampleGrid(logdir, n=2500 if two_d else n_samples, dataset=dataset if two_d else None))
         return cbs
+
+    def save_model(self, model):
+        """Write ``<logdir>/model.keras`` atomically (chief only)."""
+        if not self.is_chief:
+            return
+        os.makedirs(self.logdir, exist_ok=True)
+        with atomic_path(os.path.join(self.logdir, "model.keras")) as tmp:
+            model.save(tmp)
+        counter = getattr(model, "step_counter", None)
+        self._saved_step = int(counter.numpy()) if counter is not None else None
 
     def finish(self, model, report=None):
         """Save ``<logdir>/model.keras`` and ``<logdir>/report.json`` (atomically,
@@ -263,14 +275,34 @@ class RunConfig:
         report["wall_seconds"] = round(time.time() - self._t0, 1)
         if self.is_chief:
             os.makedirs(self.logdir, exist_ok=True)
-            with atomic_path(os.path.join(self.logdir, "model.keras")) as tmp:
-                model.save(tmp)
+            step = report.get("steps")
+            if getattr(self, "_saved_step", None) != step or step is None:
+                self.save_model(model)
             with atomic_path(os.path.join(self.logdir, "report.json")) as tmp:
                 with open(tmp, "w") as f:
                     json.dump(report, f, indent=2, default=float)
+            from kgan.rundir import remove_backup
+
+            remove_backup(self.logdir)  # only now: a kill before this point resumes, it does not restart
             report["model_path"] = os.path.join(self.logdir, "model.keras")
         print(json.dumps(report, indent=2, default=float))
         return report
+
+
+def _SaveAtTrainEnd(cfg):
+    import keras
+
+    class SaveAtTrainEnd(keras.callbacks.Callback):
+        """Save ``model.keras`` as soon as ``fit`` ends, before the recipe evaluates the model."""
+
+        def on_train_end(self, logs=None):
+            cfg.save_model(self.model)
+
+    return SaveAtTrainEnd()
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C during ``kgan train`` (the CLI prints how to resume and exits 130)."""
 
 
 def add_train_arguments(parser, defaults=None):
@@ -290,6 +322,9 @@ def add_train_arguments(parser, defaults=None):
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
     parser.add_argument("--steps-per-execution", type=int, default=d["steps_per_execution"])
     parser.add_argument("--no-samples", action="store_true", help="do not write sample grids")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train again in a --logdir that holds a finished run (its files are replaced), or "
+                        "restart an unfinished one with other settings")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="recipe-specific option (repeatable), e.g. --set loss=hinge")
     return parser
@@ -328,10 +363,43 @@ def train(recipe, argv=()):
     args = parser.parse_args(list(argv))
     setup_devices(args.cpu_devices)
     cfg = config_from_args(name, args)
+    if hasattr(module, "settings"):  # a table row: its options are checked before anything is written
+        settings = module.settings(cfg)
+    else:
+        settings = {"recipe": name, "steps": cfg.steps, "batch_size": cfg.batch_size, "seed": cfg.seed,
+                    "precision": cfg.precision, "options": dict(sorted(cfg.extra.items()))}
+    settings = dict(settings, recipe=name)
+    # MultiWorkerMirroredStrategy must exist before any TF op (recipes load data first); it also
+    # tells which worker writes files, and so locks the folder.
+    chief = cfg.is_chief if cfg.strategy_name == "multiworker" else True
+    from kgan.rundir import RunDir
+
+    guard = RunDir(cfg.logdir, settings, overwrite=args.overwrite) if chief else None
+    try:
+        if guard is not None:
+            guard.__enter__()
+        return _run(module, cfg)
+    except KeyboardInterrupt:
+        epoch = _backup_epoch(cfg.logdir)
+        where = (f"from epoch {epoch + 1}" if epoch is not None else "from the start (no epoch had finished)")
+        raise TrainingInterrupted(f"interrupted; rerun the same command to resume {where} "
+                                  f"(--logdir {cfg.logdir}).") from None
+    finally:
+        if guard is not None:
+            guard.release()
+
+
+def _backup_epoch(logdir):
+    try:
+        with open(os.path.join(logdir, "backup", "training_metadata.json")) as f:
+            return int(json.load(f)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _run(module, cfg):
     if cfg.strategy_name != "multiworker":
         return module.main(cfg)
-    # MultiWorkerMirroredStrategy must exist before any TF op (recipes load data first).
-    cfg.strategy  # noqa: B018
     import tensorflow as tf
 
     try:
@@ -353,6 +421,9 @@ def cli(recipe_file):
 
     try:
         train(recipe_file, sys.argv[1:])
+    except TrainingInterrupted as e:
+        print(str(e), file=sys.stderr)
+        sys.exit(130)
     except (ValueError, FileNotFoundError, NonFiniteLossError, WorkerLostError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

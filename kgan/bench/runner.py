@@ -67,7 +67,7 @@ class Job:
 
     def argv(self, logdir):
         out = ["train", self.entry.row, "--seed", str(self.seed), "--steps", str(self.steps), "--logdir", logdir,
-               "--no-samples"]
+               "--no-samples"]  # the runner owns the folder; an unfinished run in it resumes
         for k, v in self.entry.sets:
             out += ["--set", f"{k}={json.dumps(v) if not isinstance(v, str) else v}"]
         return out
@@ -142,6 +142,19 @@ class Runner:
     def command(self, job):
         return "kgan " + shlex.join(job.argv(os.path.join(self.logs, job.relpath())))
 
+    def _adopt(self, job):
+        """A finished run in the job's folder whose record was never written (the runner was stopped
+        between the two): record it instead of training again. Returns the record or None."""
+        logdir = os.path.join(self.logs, job.relpath())
+        report_path = os.path.join(logdir, "report.json")
+        if not os.path.exists(report_path) or os.path.isdir(os.path.join(logdir, "backup")):
+            return None
+        with open(report_path) as f:
+            report = json.load(f)
+        if settings_diff(report.get("settings", {}), job.settings()):
+            return None
+        return self._write_record(job, report, "ok", self.command(job))
+
     def _launch(self, job):
         logdir = os.path.join(self.logs, job.relpath())
         os.makedirs(logdir, exist_ok=True)
@@ -180,6 +193,8 @@ class Runner:
         results, queue, running = {}, [], []
         for job in jobs:
             record = self.load(job)
+            if record is None:
+                record = self._adopt(job)
             if record is not None:
                 results[job.key] = record
                 self.reused += 1

@@ -51,8 +51,10 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     counter are written to temporary names and renamed, so a process killed
     mid-save leaves the previous backup intact; a restarted ``fit`` resumes
     from the last completed epoch. As in Keras, the backup is deleted when
-    ``fit`` completes (``delete_checkpoint=True``), so running a finished
-    command again trains afresh.
+    ``fit`` completes with ``delete_checkpoint=True`` (the default here).
+    ``kgan train`` passes ``delete_checkpoint=False`` and deletes the backup
+    only once the model and the report are written, so a run killed while it
+    is evaluated after ``fit`` resumes instead of starting again.
     """
 
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
