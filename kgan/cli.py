@@ -23,9 +23,14 @@ def _load_model(path):
         raise ValueError(f"{path!r} is not a .keras model file (expected a zip archive saved by "
                          "model.save('NAME.keras')).")
     try:
-        return keras.saving.load_model(path)
+        model = keras.saving.load_model(path)
     except Exception as e:  # keras raises many types for a broken archive
-        raise ValueError(f"Could not load {path!r} as a kgan model: {e}") from e
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"Could not load {path!r} as a kgan model: {_short(first, 400)}") from None
+    if not isinstance(model, kgan.models.GAN):
+        raise ValueError(f"{path!r} holds a {type(model).__name__}, not a kgan GAN (kgan.models.*): "
+                         "kgan sample and kgan eval need a model saved by kgan train or GAN.save().")
+    return model
 
 
 def cmd_list(_argv):
@@ -126,8 +131,28 @@ def main(argv=None):
         print("interrupted.", file=sys.stderr)
         return 130
     except (ValueError, FileNotFoundError, TypeError, NonFiniteLossError, WorkerLostError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_short(e)}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, a read-only folder
+        print(f"error: {e.strerror or e}{f': {e.filename}' if getattr(e, 'filename', None) else ''} "
+              f"({type(e).__name__}); nothing half-written was left (files are written under a temporary name "
+              "and renamed).", file=sys.stderr)
+        return 2
+    except Exception as e:
+        import tensorflow as tf
+
+        from kgan.models.gan import NONFINITE_DATA
+
+        if isinstance(e, tf.errors.InvalidArgumentError) and NONFINITE_DATA in str(e):
+            print(f"error: {NONFINITE_DATA}.", file=sys.stderr)
+            return 2
+        raise
+
+
+def _short(error, limit=1500):
+    """The error's text, cut to ``limit`` characters (a model config in a message can run to 13 KB)."""
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
 
 
 if __name__ == "__main__":

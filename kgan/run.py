@@ -220,7 +220,22 @@ class RunConfig:
             # the strategy first: MultiWorkerMirroredStrategy must precede any TF op
             self._strategy = make_strategy(self.strategy_name)
             keras.utils.set_random_seed(self.seed)
+            self._check_replicas(self._strategy.num_replicas_in_sync)
         return self._strategy
+
+    def _check_replicas(self, n):
+        """A global batch must split evenly over the replicas; several steps per execution fail
+        under a multi-replica strategy in Keras 3 (keras-team/keras#19246), so they fall back to 1."""
+        if n <= 1:
+            return
+        if self.batch_size % n:
+            raise ValueError(f"--batch-size {self.batch_size} does not split evenly over the {n} replicas of "
+                             f"--strategy {self.strategy_name}: use a multiple of {n} (it is the global batch).")
+        if self.steps_per_execution > 1:
+            print(f"note: --steps-per-execution {self.steps_per_execution} runs as 1 under --strategy "
+                  f"{self.strategy_name} with {n} replicas (several steps per execution fail there in Keras 3: "
+                  "keras-team/keras#19246).", file=sys.stderr, flush=True)
+            self.steps_per_execution = 1
 
     @property
     def is_chief(self):
@@ -241,7 +256,7 @@ class RunConfig:
         from kgan.callbacks import BackupAndRestore, SampleGrid, StopOnNonFinite
 
         logdir = self.logdir if self.is_chief else os.path.join(self.logdir, f".worker_tmp_{os.getpid()}")
-        cbs = [StopOnNonFinite()]
+        cbs = [StopOnNonFinite(os.path.join(logdir, "backup") if self.backup else None)]
         if self.backup:  # kept until finish() has written the model and the report
             cbs.append(BackupAndRestore(os.path.join(logdir, "backup"), delete_checkpoint=False))
         if self.is_chief:  # the model is on disk before any evaluation after fit

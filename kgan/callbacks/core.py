@@ -17,31 +17,62 @@ class NonFiniteLossError(RuntimeError):
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
-    """Stop ``fit`` with :class:`NonFiniteLossError` as soon as a logged loss is
-    NaN or infinite, naming the step and the loss.
+    """Stop ``fit`` with :class:`NonFiniteLossError` when training diverges, naming the step and the loss.
+
+    Two cases: a logged loss becomes NaN or infinite (checked after every batch),
+    or a loss stays above ``max_abs`` in size for ``patience`` epochs in a row (a
+    learning rate of 1e30 drives a loss to ~1e31 without ever reaching NaN).
+    A non-finite *real batch* is caught earlier, by the model's input check, with
+    a message that blames the data.
 
     Raising (rather than setting ``stop_training``) means no later callback
-    writes a checkpoint of the broken weights: the last backup, written at the
-    end of the previous epoch, stays as it was.
+    writes a checkpoint of the broken weights: the last backup in ``backup_dir``,
+    written at the end of the previous epoch, stays as it was, and the message
+    says whether there is one.
     """
 
-    def __init__(self):
+    def __init__(self, backup_dir=None, max_abs=1e8, patience=2):
         super().__init__()
         self._epoch = 0
+        self.backup_dir = backup_dir
+        self.max_abs, self.patience = float(max_abs), int(patience)
+        self._above = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def _backup_note(self):
+        meta = os.path.join(self.backup_dir, "training_metadata.json") if self.backup_dir else None
+        if meta and os.path.exists(meta):
+            try:
+                with open(meta) as f:
+                    epoch = int(json.load(f)["epoch"]) + 1
+                return f"The backup written at the end of epoch {epoch} is left intact."
+            except (OSError, ValueError, KeyError):
+                pass
+        return "No backup exists to resume from (backups off, or no epoch finished)."
+
+    def _stop(self, what):
+        step = int(self.model.step_counter.numpy()) if hasattr(self.model, "step_counter") else "?"
+        self.model.stop_training = True
+        raise NonFiniteLossError(
+            f"Training diverged: {what} at generator step {step} (epoch {self._epoch + 1}); the real batches "
+            f"were finite, so training itself diverged. {self._backup_note()} Lower the learning rates or "
+            "add a penalty (gp_weight, r1_weight).")
 
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             v = float(np.mean(value))
             if not math.isfinite(v):
-                step = int(self.model.step_counter.numpy()) if hasattr(self.model, "step_counter") else batch
-                self.model.stop_training = True
-                raise NonFiniteLossError(
-                    f"Training stopped: loss '{name}' became {v} at generator step {step} "
-                    f"(epoch {self._epoch + 1}, batch {batch + 1}). The last checkpoint written "
-                    "before this epoch is left intact; lower the learning rates or add a penalty.")
+                self._stop(f"loss '{name}' became {v}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        big = {k: float(np.mean(v)) for k, v in (logs or {}).items() if "loss" in k or k.startswith(("d_", "g_"))}
+        big = {k: v for k, v in big.items() if abs(v) > self.max_abs}
+        self._above = self._above + 1 if big else 0
+        if self._above >= self.patience:
+            name, v = max(big.items(), key=lambda kv: abs(kv[1]))
+            self._stop(f"loss '{name}' = {v:.3g}, above {self.max_abs:.0e} in size for {self._above} epochs")
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):

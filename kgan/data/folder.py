@@ -105,6 +105,12 @@ class _Folder:
                 f"{len(distinct)} sizes in all); pass resize=(height, width) or "
                 "resize=kgan.data.Resize(size, crop='center').")
 
+    def _bad_files_message(self, resize):
+        bad = _bad_files(self.files, self.decode_fn(resize))
+        shown = "; ".join(f"{p!r} ({why})" for p, why in bad[:5]) or "(none found one at a time)"
+        return (f"{len(bad)} of {len(self.files)} images in folder {self.root!r} cannot be decoded (truncated or "
+                f"corrupt): {shown}{' ...' if len(bad) > 5 else ''}. Remove or replace them.")
+
     def final_shape(self, resize):
         """(H, W, C) after ``resize``; ValueError if sizes differ and ``resize`` is None."""
         if resize is not None:
@@ -146,13 +152,38 @@ class _Folder:
         stamp = tuple((f, os.stat(f).st_mtime_ns) for f in self.files)
 
         def build():
-            """Decode every image in parallel into one array."""
+            """Decode every image in parallel into one array; name the files that fail to decode."""
             ds = tf.data.Dataset.from_tensor_slices(self.files).map(
                 self.decode_fn(resize), num_parallel_calls=tf.data.AUTOTUNE)
-            x = np.concatenate(list(ds.batch(512).as_numpy_iterator()))
+            try:
+                x = np.concatenate(list(ds.batch(512).as_numpy_iterator()))
+            except tf.errors.InvalidArgumentError:
+                raise ValueError(self._bad_files_message(resize)) from None
             return x, self.labels
 
         return _common.cached(("folder", os.path.realpath(self.root), stamp, resize), build)
+
+
+def _first_line(error):
+    """The readable part of a TF error: ``Invalid PNG data, size 426``."""
+    import re
+
+    text = str(getattr(error, "message", error)).strip().splitlines()
+    text = text[0] if text else type(error).__name__
+    return re.sub(r"\s*\[Op:.*$", "", re.sub(r"\{\{.*?\}\}\s*", "", text)).strip()
+
+
+def _bad_files(files, decode):
+    """``[(path, reason)]`` of the files ``decode`` fails on (one at a time: only after a failure)."""
+    import tensorflow as tf
+
+    bad = []
+    for path in files:
+        try:
+            decode(tf.constant(path))
+        except tf.errors.InvalidArgumentError as e:
+            bad.append((path, _first_line(e)))
+    return bad
 
 
 def _open(name, root):

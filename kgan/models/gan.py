@@ -42,6 +42,11 @@ class Batch:
         self.x, self.y, self.z, self.y_fake, self.key = x, y, z, y_fake, key
 
 
+#: The message of the check that a real batch is finite (the CLI prints it as one line).
+NONFINITE_DATA = ("kgan: a batch of real data holds NaN or infinite values: the dataset is at fault, "
+                  "not the training; check how it is loaded and scaled")
+
+
 def _input_shapes(model):
     return [tuple(t.shape) for t in model.inputs]
 
@@ -453,12 +458,23 @@ class GAN(keras.Model):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(x, (tuple, list)) and y is None and len(x) == 2:
             x, y = x
+        x = tf.convert_to_tensor(x)
+        if x.dtype.is_floating:  # a NaN in the data is the data's fault: say so, not "lower the learning rate"
+            x = tf.debugging.assert_all_finite(x, NONFINITE_DATA)
         if self.num_classes is not None:
             if y is None:
                 raise ValueError(
                     f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}) "
                     "but the dataset yields images without labels. Load it with labels, e.g. "
                     "kgan.data.load(name, batch_size, labels=True).")
+            y = tf.convert_to_tensor(y)
+            if not y.dtype.is_integer or (y.shape.rank or 0) > 1 and y.shape[-1] not in (None, 1):
+                raise ValueError(
+                    f"{type(self).__name__}: labels must be integer class ids of shape (batch,); the dataset "
+                    f"yields {y.dtype.name} labels of shape {tuple(y.shape)}"
+                    + (" (one-hot? pass tf.argmax(y, axis=-1))" if (y.shape.rank or 0) > 1 else "")
+                    + (" (floats are not rounded: cast class ids to int32)" if not y.dtype.is_integer else "")
+                    + ".")
             y = tf.cast(tf.reshape(y, [-1]), tf.int32)
             message = f"labels must be in [0, num_classes={self.num_classes})"
             checks = [tf.debugging.assert_non_negative(y, message=message),
@@ -467,7 +483,7 @@ class GAN(keras.Model):
                 y = tf.identity(y)
         else:
             y = None
-        return tf.convert_to_tensor(x), y
+        return x, y
 
     def train_step(self, data):
         x, y = self.unpack(data)
