@@ -372,12 +372,19 @@ def train(recipe, argv=()):
     """Run a recipe with ``kgan train`` flags; returns its report."""
     module = load_recipe(recipe)
     name = getattr(module, "name", None) or os.path.splitext(os.path.basename(getattr(module, "__file__", recipe)))[0]
+    description = getattr(module, "__doc__", None) or ""
+    if getattr(module, "OPTIONS", None) and not hasattr(module, "settings"):  # a recipe file's declared options
+        description += "\n\nOptions (--set KEY=VALUE):\n" + "\n".join(f"  {o.describe()}" for o in module.OPTIONS)
     parser = add_train_arguments(argparse.ArgumentParser(
-        prog=f"kgan train {name}", description=getattr(module, "__doc__", None),
+        prog=f"kgan train {name}", description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter), getattr(module, "DEFAULTS", {}))
     args = parser.parse_args(list(argv))
     setup_devices(args.cpu_devices)
     cfg = config_from_args(name, args)
+    if getattr(module, "OPTIONS", None) is not None:  # a recipe file that declares its options
+        from kgan.experiments.options import resolve
+
+        cfg.extra = resolve(module.OPTIONS, cfg.extra, where=f"kgan train {name} --set")
     if hasattr(module, "settings"):  # a table row: its options are checked before anything is written
         settings = module.settings(cfg)
     else:

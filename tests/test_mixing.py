@@ -151,6 +151,34 @@ def test_shrinkage_is_zero_for_a_linear_discriminator():
     assert np.abs(out["shrink"].numpy()).max() < 1e-5
 
 
+def _scaled_d(scale, dim=4):
+    """A nonlinear D whose features are multiplied by ``scale`` (same weights for every scale)."""
+    keras.utils.set_random_seed(0)
+    x = keras.Input((dim,))
+    h = keras.layers.Dense(8, activation="tanh")(x)
+    f = keras.layers.Rescaling(scale)(h)
+    return keras.Model(x, {"logit": keras.layers.Dense(1)(f), "features": f})
+
+
+def test_relative_noise_is_a_fraction_of_the_feature_scale():
+    x = np.random.default_rng(1).normal(size=(16, 4)).astype("float32")
+    G, _ = tiny_mlp_gan_nets(data_dim=4)
+    batch = Batch(tf.constant(x), None, None, None, 0)
+    shrink = {}
+    for scale_name in ("absolute", "relative"):
+        for scale in (0.01, 1.0, 100.0):
+            gan = AdaptiveMixGAN(G, _scaled_d(scale), noise_std=0.05, noise_scale=scale_name, seed=3)
+            shrink[scale_name, scale] = float(tf.reduce_mean(gan.pair_mix(batch.x, None, batch, 0)["shrink"]))
+    # 1 - cos is scale-free: with relative noise the term does not depend on the features' size
+    np.testing.assert_allclose([shrink["relative", s] for s in (0.01, 100.0)], shrink["relative", 1.0], rtol=1e-4)
+    # absolute noise swamps small features and vanishes against large ones
+    assert shrink["absolute", 0.01] > 0.5 > shrink["absolute", 1.0] > shrink["absolute", 100.0]
+    with pytest.raises(ValueError, match="noise_scale"):
+        AdaptiveMixGAN(G, _scaled_d(1.0), noise_scale="rms")
+    restored = AdaptiveMixGAN.from_config(AdaptiveMixGAN(G, _scaled_d(1.0), noise_scale="relative").get_config())
+    assert restored.noise_scale == "relative"
+
+
 # ----------------------------------------------------------------------------- models
 def points(n=64, seed=0, dim=2):
     return np.random.default_rng(seed).normal(size=(n, dim)).astype("float32")

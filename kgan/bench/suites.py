@@ -133,7 +133,8 @@ add_suite(Suite(
           "ramp-up). FD is the EMA generator's, 'FD raw G' the raw generator's, both on 10,000 samples."))
 add_suite(Suite(
     "fashion", "Every image method on Fashion-MNIST, one protocol", seeds=3, steps=5_000,
-    entries=tuple(Entry(f"fashion_mnist_{m}") for m in _IMAGE_METHODS),
+    entries=tuple(Entry(f"fashion_mnist_{m}") for m in _IMAGE_METHODS)
+    + (Entry("fashion_mnist_adaptivemix", "relative noise", (("noise_scale", "relative"),)),),
     metrics=_FASHION + ("class_acc",), published=("fashion_mnist",),
     about="Every method on the same DCGAN networks (width 32, flattened D head), non-saturating loss, "
           "Adam(2e-4, 0.5), batch 64, generator EMA with ramp-up, 5,000 steps, 3 seeds; 10,000 samples of "

@@ -81,8 +81,8 @@ def _mix(method):
 
 def _adaptivemix(p, o, seed, num_classes, steps):
     return _models().AdaptiveMixGAN(p.generator(o), p.discriminator(o), variant=o["variant"], alpha=o["alpha"],
-                                    noise_std=o["noise_std"], shrink_weight=o["shrink_weight"],
-                                    **p.model_kwargs(o, seed))
+                                    noise_std=o["noise_std"], noise_scale=o["noise_scale"],
+                                    shrink_weight=o["shrink_weight"], **p.model_kwargs(o, seed))
 
 
 def _maem(p, o, seed, num_classes, steps):
@@ -156,6 +156,8 @@ add_method(Method(
                     choices=("paper", "official")),
              Option("alpha", float, 1.0, "Beta(alpha, alpha) of the mixing ratio", low=0.0, low_open=True),
              Option("noise_std", float, 0.05, "noise added to the mixed features' target", low=0.0),
+             Option("noise_scale", str, "absolute", "noise_std per feature (official code) or relative to each "
+                    "sample's feature RMS", choices=("absolute", "relative")),
              Option("shrink_weight", float, 1.0, "weight of the shrinkage term", low=0.0)),
     description="AdaptiveMix: shrink D's features of mixed hard samples towards their mix",
     paper="Liu, Zhang et al., CVPR 2023"))
