@@ -280,19 +280,31 @@ def test_mode_score_constructed():
     assert M.mode_score(all_classes, train_labels) == pytest.approx(k)
     assert M.mode_score(all_classes, np.full(k, 1.0 / k)) == pytest.approx(k)
     assert M.mode_score(all_classes, all_classes) == pytest.approx(k)
-    # collapse to one class: exp(log K - log K) = 1
-    assert M.mode_score(_one_hot(np.zeros(300, int), k), train_labels) == pytest.approx(1.0)
-    # half the classes: exp(log K - log 2) = K / 2
-    assert M.mode_score(_one_hot(np.tile(np.arange(5), 60), k), train_labels) == pytest.approx(k / 2)
-    # with a uniform p*, MODE score equals IS on one split
+    # collapse to one class: IS 1, KL(p(y) || uniform) = log K -> 1 / K
+    collapsed = _one_hot(np.zeros(300, int), k)
+    assert M.mode_score(collapsed, train_labels) == pytest.approx(1.0 / k)
+    # half the classes: IS K/2, KL = log 2 -> K / 4
+    half = _one_hot(np.tile(np.arange(5), 60), k)
+    assert M.mode_score(half, train_labels) == pytest.approx(k / 4)
+    # the formula as printed by Che et al. is the IS on one split whatever p* is: it cannot see the marginal
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.full(k, 0.3), size=400)
-    assert M.mode_score(probs, np.full(k, 1.0 / k)) == pytest.approx(M.inception_score(probs, splits=1)[0])
-    # a non-uniform p*: generated marginal equal to p* -> exp(E KL(p(y|x) || p*))
+    is1 = M.inception_score(probs, splits=1)[0]
+    skewed = rng.dirichlet(np.ones(k))
+    for p_star in (np.full(k, 1.0 / k), skewed):
+        assert M.mode_score(probs, p_star, form="che") == pytest.approx(is1)
+    assert M.mode_score(half, train_labels, form="che") == pytest.approx(k / 2)
+    # Xu et al.'s form: a skewed class histogram scores below its IS, a balanced one the same
+    skew = _one_hot(np.repeat(np.arange(k), np.arange(1, k + 1) * 10), k)
+    assert M.mode_score(skew, train_labels) < M.inception_score(skew, splits=1)[0] - 0.5
+    assert M.mode_score(all_classes, train_labels) == pytest.approx(M.inception_score(all_classes, splits=1)[0])
+    # a non-uniform p*: a generated marginal equal to p* is not penalised
     p_star = np.array([0.5, 0.25, 0.25])
     gen = _one_hot(np.array([0, 0, 1, 2]), 3)
-    expected = math.exp(np.mean([-math.log(0.5), -math.log(0.5), -math.log(0.25), -math.log(0.25)]))
-    assert M.mode_score(gen, p_star) == pytest.approx(expected)
+    assert M.mode_score(gen, p_star) == pytest.approx(M.inception_score(gen, splits=1)[0])
+    assert M.mode_score(gen, np.full(3, 1 / 3)) < M.mode_score(gen, p_star)
+    with pytest.raises(ValueError, match="form"):
+        M.mode_score(gen, p_star, form="paper")
     with pytest.raises(ValueError, match="reference"):
         M.mode_score(all_classes, np.array([0, 1, 12]))
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from kgan.metrics._checks import as_features, as_probs
-from kgan.utils import check_positive_int
+from kgan.utils import check_choice, check_positive_int
 
 def kl_to_uniform(counts):
     """``KL(p || uniform)`` in nats of a histogram ``counts`` over K bins.
@@ -160,16 +160,25 @@ def inception_score(probs, splits=10):
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def mode_score(probs_gen, reference):
-    """MODE score (Che et al., ICLR 2017):
-    ``exp( E_x KL(p(y|x) || p*(y)) - KL(p(y) || p*(y)) )``.
+def mode_score(probs_gen, reference, form="xu"):
+    """MODE score: an Inception-Score-like score that also penalises a wrong class marginal.
 
-    ``p(y|x)`` are the classifier's outputs on generated samples, ``p(y)`` their
-    mean (the generated label marginal) and ``p*(y)`` the label marginal of the
-    training data. It rewards confident predictions (first term, as in IS) and
-    penalises a generated class distribution that differs from the training
-    one (second term). With ``p* = uniform`` it equals the Inception Score on
-    one split.
+    ``form="xu"`` (default; Xu et al. 2018, "An empirical study on evaluation
+    metrics of generative adversarial networks", Sec. 3):
+    ``exp( E_x KL(p(y|x) || p(y)) - KL(p(y) || p*(y)) )``: the log Inception
+    Score (one split) minus the KL between the generated label marginal ``p(y)``
+    and the training one ``p*(y)``. A generator with the right marginal scores
+    its IS; one that over- or under-produces classes scores less.
+
+    ``form="che"``: the formula as printed in Che et al. (ICLR 2017),
+    ``exp( E_x KL(p(y|x) || p*(y)) - KL(p(y) || p*(y)) )``. Expanding both KL
+    terms, the ``p*`` terms cancel (``E_x sum p(y|x) log p*(y) = sum p(y) log
+    p*(y)``) and it equals the Inception Score on one split for every ``p*``: it
+    cannot penalise a wrong marginal. Kept for comparison with numbers computed
+    that way.
+
+    ``p(y|x)`` are the classifier's outputs on generated samples and ``p(y)``
+    their mean.
 
     Args:
         probs_gen: (N, K) softmax outputs on generated samples.
@@ -177,10 +186,13 @@ def mode_score(probs_gen, reference):
             histogram over K classes) or the marginal ``p*`` itself (1-D float
             array of length K summing to 1), or training ``p(y|x)`` (N', K),
             whose mean is used.
+        form: ``"xu"`` or ``"che"`` (see above).
 
     Returns:
-        float; between ``exp(-log K)`` ... ``K`` for a uniform ``p*``.
+        float. ``form="xu"``: at most the IS, at most K; a generator collapsed on one
+        class of a uniform ``p*`` scores ``1 / K``. ``form="che"``: the IS, in [1, K].
     """
+    check_choice("form", form, ("xu", "che"))
     p = as_probs("probs_gen", probs_gen)
     k = p.shape[1]
     ref = np.asarray(reference)
@@ -202,7 +214,7 @@ def mode_score(probs_gen, reference):
     else:
         raise ValueError(f"`reference` must be 1-D labels/marginal or 2-D probabilities; received shape {ref.shape}.")
     p_y = p.mean(axis=0)
-    first = float(np.mean(_kl_rows(p, p_star)))
+    first = float(np.mean(_kl_rows(p, p_y if form == "xu" else p_star)))
     second = float(_kl_rows(p_y, p_star)[0])
     return math.exp(first - second)
 
