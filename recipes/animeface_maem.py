@@ -6,16 +6,19 @@ decayed x0.9 every 50 epochs, a G step every 3 D steps, batch 64, MaF loss, buff
 lambda 5 (the ``lambda ||V0||`` term), z 64, code m = 32. Images come from a local folder (any
 layout ``kgan.data`` reads: flat or class sub-folders), resized to 64x64 with a centred square
 crop. An "epoch" is one pass over the folder. Evaluation: Keras ImageNet InceptionV3 IS / features
-(not the paper's TF-Inception numbers), I-Variance.
-
-Options: --set data_dir=PATH (required) and those of cifar10_maem (--set ablation=...
---set official=true --set epochs=N --set eval_samples=N)
+(not the paper's TF-Inception numbers), I-Variance. ``--set data_dir=PATH`` (the image folder) is
+required; the other options are cifar10_maem's, with ANIME-FACE's defaults.
 
     kgan train animeface_maem --set data_dir=/data/anime-faces
 """
 import kgan
+from cifar10_maem import paper_options
+from kgan.experiments.options import Option
 
 DEFAULTS = dict(steps=100_000, steps_per_epoch=500, batch_size=64)
+OPTIONS = paper_options(code_dim=32, sigma=5e-4, lam=5.0, eval_samples=5000, eval_low=0) + (
+    Option("data_dir", str, None, "the image folder (required)", allow_none=True),
+)
 
 
 def main(cfg):

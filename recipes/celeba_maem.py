@@ -6,19 +6,22 @@ decayed x0.9 every 50 epochs, a G step every 3 D steps, batch 64, MaF loss, buff
 m = 32 (methods.md: m = 16 on CIFAR-10, 32 otherwise). Images: CelebA from TensorFlow Datasets,
 centre 108x108 face crop resized to 64x64 (the usual DCGAN protocol; the paper's crop is not in
 methods.md). An "epoch" is the 162,770 training images. Evaluation: Keras ImageNet InceptionV3
-features (not the paper's TF-Inception FID), I-Variance.
-
-Options: as cifar10_maem (--set ablation=... --set official=true --set epochs=N
---set eval_samples=N --set data_dir=PATH)
+features (not the paper's TF-Inception FID), I-Variance. The options are cifar10_maem's, with
+CelebA's defaults.
 
     kgan train celeba_maem
 """
 import kgan
+from cifar10_maem import paper_options
+from kgan.experiments.options import Option
 
 DATASET = "celeb_a"
 IMAGES_PER_EPOCH = 162_770
 STEPS_PER_EPOCH = IMAGES_PER_EPOCH // (64 * 3)
 DEFAULTS = dict(steps=100 * STEPS_PER_EPOCH, steps_per_epoch=STEPS_PER_EPOCH, batch_size=64)
+OPTIONS = paper_options(code_dim=32, sigma=5e-2) + (
+    Option("data_dir", str, None, "a prepared TensorFlow Datasets data_dir (offline use)", allow_none=True),
+)
 
 
 def main(cfg):

@@ -7,16 +7,27 @@ every network, batch 64, non-saturating loss, lambda1 0.2 (pixel L2), lambda2 1.
 EMA 0.999 from step 1000. Needs the prepared tfds "celeb_a" set (downloaded on first use
 when online; offline pass --set data_dir=DIR of a `tfds build celeb_a` output). Not run on
 the CPU-only development machines (no internet, hours per epoch).
-Options: --set lambda1=0.2 --set lambda2=1.0 --set geometric=features --set loss=hinge.
 
     kgan train celeba_mdgan --strategy mirrored --steps 100000
+    kgan train celeba_mdgan --set geometric=features --set loss=hinge
 """
 import keras
 
 import kgan
+from kgan.experiments.options import Option
+from kgan.experiments.protocols import ADVERSARIAL_LOSSES
+from kgan.models.mode_regularized import GEOMETRIC_SPACES
 
 DATASET = "celeb_a"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=1_000, batch_size=64)
+OPTIONS = (
+    Option("lambda1", float, 0.2, "manifold step's geometric weight", low=0.0),
+    Option("lambda2", float, 1.0, "diffusion step's weight", low=0.0),
+    Option("geometric", str, "pixel", "space of the geometric regulariser: pixels or D's features",
+           choices=GEOMETRIC_SPACES),
+    Option("loss", str, "non_saturating", "adversarial loss", choices=ADVERSARIAL_LOSSES),
+    Option("data_dir", str, None, "a prepared TensorFlow Datasets data_dir (offline use)", allow_none=True),
+)
 
 
 def build(cfg):

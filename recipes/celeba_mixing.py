@@ -11,19 +11,37 @@ logs an FID with Keras' ImageNet InceptionV3 (NOT the TF-Inception FID of papers
 
     kgan train celeba_mixing --set method=srmix
     kgan train celeba_mixing --set method=mixup --set data_dir=/data/tfds --strategy mirrored
-
-Options: --set method=... --set loss=hinge --set width=64 --set mix_prob=0.5 --set alpha=1.0
-         --set sigma=0.1 --set variant=paper --set shrink_weight=1.0 --set diffaugment=false
-         --set data_dir=PATH --set eval_every=0 --set extractor=inception
 """
 import keras
 
 import kgan
+from kgan.experiments.options import Option
+from kgan.experiments.protocols import ADVERSARIAL_LOSSES
 
 DATASET = "celeb_a"
 RESIZE = kgan.data.Resize(64, crop=108)
 METHODS = ("baseline", "mixup", "cutmix", "srmix", "adaptivemix")
 DEFAULTS = dict(steps=100_000, steps_per_epoch=1_000, batch_size=64)
+OPTIONS = (
+    Option("method", str, "srmix", "the mixing method (baseline: none)", choices=METHODS),
+    Option("loss", str, "hinge", "adversarial loss", choices=ADVERSARIAL_LOSSES),
+    Option("width", int, 64, "channel multiplier of the ResNets", low=1),
+    Option("diffaugment", bool, False, "DiffAugment (color, translation, cutout) on D's inputs"),
+    Option("mix_prob", float, 0.5, "mixup/cutmix/srmix: probability that a real sample is mixed",
+           low=0.0, high=1.0),
+    Option("alpha", float, 1.0, "mixing ratio lambda ~ Beta(alpha, alpha) (mixup/cutmix/srmix/adaptivemix)",
+           low=0.0, low_open=True),
+    Option("mix_weight", float, 1.0, "mixup/cutmix/srmix: weight of the mixed-sample loss", low=0.0),
+    Option("sigma", float, 0.1, "srmix: mask smoothing (fraction of the image side)", low=0.0, low_open=True),
+    Option("variant", str, "paper", "adaptivemix: the paper's shrinkage or the official code's",
+           choices=("paper", "official")),
+    Option("noise_std", float, 0.05, "adaptivemix: noise added to the mixed features' target", low=0.0),
+    Option("shrink_weight", float, 1.0, "adaptivemix: weight of the shrinkage term", low=0.0),
+    Option("data_dir", str, None, "a prepared TensorFlow Datasets data_dir (offline use)", allow_none=True),
+    Option("eval_every", int, 0, "log an FID every N steps (0: no evaluation)", low=0),
+    Option("extractor", str, "inception", "features of the FID (Keras' ImageNet InceptionV3)",
+           choices=("inception",)),
+)
 
 
 def build(cfg, size=64):

@@ -26,18 +26,33 @@ graph of the published numbers: compare only runs measured the same way.
     kgan train cifar10_acgan --strategy mirrored               # several GPUs
     kgan train cifar10_acgan --set classify_fakes=true         # original ACGAN D loss
     kgan train cifar10_acgan --steps 200 --set eval_samples=0  # smoke test
-
-Options: --set loss=hinge --set lr=2.83e-4 --set d_steps=5 --set width=64 --set cond_lambda=1.0
-         --set classify_fakes=false --set diffaugment=false --set ema_decay=0.9999 --set ema_start=1000
-         --set eval_samples=10000 --set inception_weights=imagenet --set data_dir=
 """
 import keras
 import numpy as np
 
 import kgan
+from kgan.experiments.options import Option
+from kgan.experiments.protocols import ADVERSARIAL_LOSSES
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
+#: The options of the shared schedule and evaluation (cifar10_projgan and cifar10_reacgan reuse them).
+COMMON_OPTIONS = (
+    Option("loss", str, "hinge", "adversarial loss", choices=ADVERSARIAL_LOSSES),
+    Option("lr", float, 2.83e-4, "Adam learning rate of G and D", low=0.0, low_open=True),
+    Option("d_steps", int, 5, "D steps per G step (each reads its own real batch)", low=1),
+    Option("width", int, 64, "channel multiplier (StudioGAN's g_conv_dim / d_conv_dim)", low=1),
+    Option("diffaugment", bool, False, "DiffAugment (color, translation, cutout) on D's inputs"),
+    Option("ema_decay", float, 0.9999, "generator EMA decay, in [0, 1)", low=0.0, high=1.0),
+    Option("ema_start", int, 1000, "step at which the generator EMA starts", low=0),
+    Option("eval_samples", int, 10_000, "samples for the final FID/IS/PRDC (0: no evaluation)", low=0),
+    Option("inception_weights", str, "imagenet", "InceptionV3 weights: imagenet or a weights file (offline)"),
+    Option("data_dir", str, None, "a prepared TensorFlow Datasets data_dir (offline use)", allow_none=True),
+)
+OPTIONS = COMMON_OPTIONS + (
+    Option("cond_lambda", float, 1.0, "weight of the classifier cross-entropy", low=0.0),
+    Option("classify_fakes", bool, False, "also train D's classifier on fakes (the original ACGAN's D loss)"),
+)
 
 
 def build(cfg):
@@ -60,7 +75,7 @@ def build(cfg):
 
 
 def main(cfg, build=build):
-    """Train and evaluate ``build(cfg)``; fashion_mnist/cifar10 projgan and reacgan reuse it."""
+    """Train and evaluate ``build(cfg)``; cifar10_projgan and cifar10_reacgan reuse it."""
     opt = cfg.extra.get
     d_steps = int(opt("d_steps", 5))
     data = kgan.data.load(DATASET, batch_size=cfg.batch_size * d_steps, labels=True, seed=cfg.seed,

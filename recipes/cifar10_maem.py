@@ -13,8 +13,6 @@ samples); the evaluation here uses Keras' ImageNet InceptionV3 (downloads its we
 different number, labelled as such) on ``eval_samples`` samples.
 
 Needs CIFAR-10 from TensorFlow Datasets (``--set data_dir=...`` for a prepared tfds dir).
-Options: --set ablation=baseline|disomap|dlle|entropy|all --set official=true --set epochs=500
---set eval_samples=10000 --set data_dir=PATH
 
     kgan train cifar10_maem                       # the paper's schedule (GPU advised)
     kgan train cifar10_maem --set ablation=baseline
@@ -22,13 +20,37 @@ Options: --set ablation=baseline|disomap|dlle|entropy|all --set official=true --
 import keras
 
 import kgan
-from kgan.models.maem import ablation_kwargs
+from kgan.experiments.options import Option
+from kgan.models.maem import ABLATIONS, ablation_kwargs
 
 DATASET = "cifar10"
 IMAGES_PER_EPOCH = 50_000
 BATCH, D_STEPS = 64, 3
 STEPS_PER_EPOCH = IMAGES_PER_EPOCH // (BATCH * D_STEPS)  # 260 generator steps
 DEFAULTS = dict(steps=500 * STEPS_PER_EPOCH, steps_per_epoch=STEPS_PER_EPOCH, batch_size=BATCH)
+
+
+def paper_options(code_dim=16, sigma=5e-4, lam=0.0, eval_samples=10_000, eval_low=1):
+    """The options of :func:`build_paper` and the schedule, with a dataset's defaults (the
+    celeba_maem and animeface_maem recipes declare theirs with this; each adds its data_dir)."""
+    return (
+        Option("ablation", str, "all", "which regularisers are on (the paper's Table 4 rows)",
+               choices=tuple(ABLATIONS)),
+        Option("official", bool, False, "the official code's regularisers instead of the paper's"),
+        Option("code_dim", int, code_dim, "size m of D's code", low=1),
+        Option("sigma", float, sigma, "manifold-entropy weight (ramped up over the first 100 epochs)", low=0.0),
+        Option("lam", float, lam, "weight lambda of the entropy's ||V0|| term", low=0.0),
+        Option("buffer", int, 1024, "replay-buffer size of generated codes", low=1),
+        Option("epochs", int, None, "training length in epochs (overrides --steps)", low=1, allow_none=True),
+        Option("eval_samples", int, eval_samples,
+               "samples for the final IS/FID/I-Variance" + (" (0: no evaluation)" if eval_low == 0 else ""),
+               low=eval_low),
+    )
+
+
+OPTIONS = paper_options() + (
+    Option("data_dir", str, None, "a prepared TensorFlow Datasets data_dir (offline use)", allow_none=True),
+)
 
 
 def paper_regularisers(official, sigma, lam, warmup_steps):

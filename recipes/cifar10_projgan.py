@@ -24,17 +24,15 @@ graph of the published numbers: compare only runs measured the same way.
     kgan train cifar10_projgan --strategy mirrored               # several GPUs
     kgan train cifar10_projgan --set diffaugment=true            # + DiffAugment
     kgan train cifar10_projgan --steps 200 --set eval_samples=0  # smoke test
-
-Options: --set loss=hinge --set lr=2.83e-4 --set d_steps=5 --set width=64 --set diffaugment=false --set ema_decay=0.9999 --set ema_start=1000
-         --set eval_samples=10000 --set inception_weights=imagenet --set data_dir=
 """
 import keras
 
 import kgan
-from cifar10_acgan import main as _main  # the same training and evaluation
+from cifar10_acgan import COMMON_OPTIONS, main as _main  # the same training and evaluation
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
+OPTIONS = COMMON_OPTIONS
 
 
 def build(cfg):

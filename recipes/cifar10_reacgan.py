@@ -25,19 +25,23 @@ graph of the published numbers: compare only runs measured the same way.
     kgan train cifar10_reacgan --strategy mirrored               # several GPUs
     kgan train cifar10_reacgan --set diffaugment=true            # ReACGAN + DiffAugment
     kgan train cifar10_reacgan --steps 200 --set eval_samples=0  # smoke test
-
-Options: --set loss=hinge --set lr=2.83e-4 --set d_steps=5 --set width=64 --set embed_dim=512
-         --set cond_lambda=0.5 --set temperature=0.5 --set margin_pos=0.98 --set variant=exact
-         --set diffaugment=false --set ema_decay=0.9999 --set ema_start=1000
-         --set eval_samples=10000 --set inception_weights=imagenet --set data_dir=
 """
 import keras
 
 import kgan
-from cifar10_acgan import main as _main  # the same training and evaluation
+from cifar10_acgan import COMMON_OPTIONS, main as _main  # the same training and evaluation
+from kgan.experiments.options import Option
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
+OPTIONS = COMMON_OPTIONS + (
+    Option("embed_dim", int, 512, "size of D's hypersphere embedding", low=1),
+    Option("cond_lambda", float, 0.5, "weight of the D2D-CE loss", low=0.0),
+    Option("temperature", float, 0.5, "D2D-CE temperature T", low=0.0, low_open=True),
+    Option("margin_pos", float, 0.98, "D2D-CE positive margin m_p (a cosine similarity)", low=0.0, high=1.0),
+    Option("variant", str, "exact", "D2D-CE: the paper's formula (exact) or StudioGAN's row-max shift (official)",
+           choices=("exact", "official")),
+)
 
 
 def build(cfg):

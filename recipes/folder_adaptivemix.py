@@ -11,15 +11,27 @@ Use ``--set variant=paper`` for the simpler reading (ordinary loss + shrinkage t
 
     kgan train folder_adaptivemix --set root=/data/afhq/train/cat
     kgan train folder_adaptivemix --set root=/data/ffhq5k --set variant=paper --set diffaugment=true
-
-Options: --set root=PATH (required) --set size=64 --set variant=official --set alpha=1.0
-         --set noise_std=0.05 --set shrink_weight=1.0 --set r1=1.0 --set width=64 --set diffaugment=false
 """
 import keras
 
 import kgan
+from kgan.experiments.options import Option
+from kgan.experiments.protocols import ADVERSARIAL_LOSSES
 
 DEFAULTS = dict(steps=100_000, steps_per_epoch=1_000, batch_size=64)
+OPTIONS = (
+    Option("root", str, None, "the image folder (required)", allow_none=True),
+    Option("size", int, 64, "image side: 32 or 64 (the sizes of kgan's ResNets)", low=32, high=64),
+    Option("variant", str, "official", "the official code's adversarial logit and shrinkage, or the paper's",
+           choices=("paper", "official")),
+    Option("alpha", float, 1.0, "mixing ratio lambda ~ Beta(alpha, alpha)", low=0.0, low_open=True),
+    Option("noise_std", float, 0.05, "noise added to the mixed features' target", low=0.0),
+    Option("shrink_weight", float, 1.0, "weight of the shrinkage term", low=0.0),
+    Option("r1", float, 1.0, "R1 penalty weight gamma", low=0.0),
+    Option("loss", str, "non_saturating", "adversarial loss", choices=ADVERSARIAL_LOSSES),
+    Option("width", int, 64, "channel multiplier of the ResNets", low=1),
+    Option("diffaugment", bool, False, "DiffAugment (color, translation, cutout) on D's inputs"),
+)
 
 
 def build(cfg, size):

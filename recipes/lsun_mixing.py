@@ -12,6 +12,7 @@ import importlib.util
 import os
 
 import kgan
+from kgan.experiments.options import Option
 
 DEFAULTS = dict(steps=100_000, steps_per_epoch=1_000, batch_size=64)
 
@@ -22,6 +23,11 @@ def _celeba_recipe():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+OPTIONS = _celeba_recipe().OPTIONS + (
+    Option("category", str, "bedroom", "the LSUN category of tfds' lsun/CATEGORY (e.g. church_outdoor)"),
+)
 
 
 def main(cfg):

@@ -25,21 +25,39 @@ whose early explosion the paper reports for ACGAN.
     kgan train tiny_imagenet_reacgan --set dataset=folder:/data/tiny-imagenet-200/train
     kgan train tiny_imagenet_reacgan --set dataset=caltech_birds2011 --set diffaugment=true
     kgan train tiny_imagenet_reacgan --set model=acgan --set dataset=folder:/data/tiny-imagenet-200/train
-
-Options: --set dataset=folder:PATH --set data_dir= --set model=reacgan --set width=64
-         --set embed_dim=512 --set loss=hinge --set g_lr=1e-4 --set d_lr=4e-4 --set d_steps=2
-         --set cond_lambda=0.5 --set temperature=0.5 --set variant=exact --set diffaugment=false
-         --set ema_decay=0.9999 --set ema_start=1000 --set eval_samples=10000
-         --set inception_weights=imagenet
 """
 import keras
 import numpy as np
 
 import kgan
+from kgan.experiments.options import Option
+from kgan.experiments.protocols import ADVERSARIAL_LOSSES
 
 DEFAULTS = dict(steps=100_000, steps_per_epoch=1_000, batch_size=256)
 MODELS = {"reacgan": ("ReACGAN", "hypersphere"), "acgan": ("ACGAN", "classifier"),
           "projgan": ("ProjGAN", "projection")}
+OPTIONS = (
+    Option("dataset", str, None, "the labelled data: folder:PATH (one sub-folder per class) or a tfds name "
+           "(required)", allow_none=True),
+    Option("data_dir", str, None, "a prepared TensorFlow Datasets data_dir (offline use)", allow_none=True),
+    Option("model", str, "reacgan", "the conditional GAN", choices=tuple(MODELS)),
+    Option("width", int, 64, "channel multiplier of the ResNets", low=1),
+    Option("embed_dim", int, 512, "size of D's hypersphere embedding (reacgan)", low=1),
+    Option("loss", str, "hinge", "adversarial loss", choices=ADVERSARIAL_LOSSES),
+    Option("g_lr", float, 1e-4, "Adam learning rate of G", low=0.0, low_open=True),
+    Option("d_lr", float, 4e-4, "Adam learning rate of D", low=0.0, low_open=True),
+    Option("d_steps", int, 2, "D steps per G step (each reads its own real batch)", low=1),
+    Option("cond_lambda", float, None, "weight of the D2D-CE (reacgan) or classifier (acgan) loss "
+           "(none: 0.5 for reacgan, 1.0 for acgan)", low=0.0, allow_none=True),
+    Option("temperature", float, 0.5, "D2D-CE temperature T (reacgan)", low=0.0, low_open=True),
+    Option("variant", str, "exact", "reacgan's D2D-CE: the paper's formula (exact) or StudioGAN's row-max "
+           "shift (official)", choices=("exact", "official")),
+    Option("diffaugment", bool, False, "DiffAugment (color, translation, cutout) on D's inputs"),
+    Option("ema_decay", float, 0.9999, "generator EMA decay, in [0, 1)", low=0.0, high=1.0),
+    Option("ema_start", int, 1000, "step at which the generator EMA starts", low=0),
+    Option("eval_samples", int, 10_000, "samples for the final FID/IS/PRDC (0: no evaluation)", low=0),
+    Option("inception_weights", str, "imagenet", "InceptionV3 weights: imagenet or a weights file (offline)"),
+)
 
 
 def dataset_name(cfg):
@@ -64,11 +82,12 @@ def build(cfg, num_classes):
     kwargs = dict(num_classes=num_classes, seed=cfg.seed,
                   augment=kgan.layers.DiffAugment(seed=cfg.seed) if opt("diffaugment", False) else None,
                   ema_decay=float(opt("ema_decay", 0.9999)), ema_start=int(opt("ema_start", 1000)))
+    cond_lambda = opt("cond_lambda")  # None (or absent): the model's own default
     if model == "reacgan":
-        kwargs.update(cond_lambda=float(opt("cond_lambda", 0.5)), temperature=float(opt("temperature", 0.5)),
-                      d2dce_variant=opt("variant", "exact"))
+        kwargs.update(cond_lambda=float(0.5 if cond_lambda is None else cond_lambda),
+                      temperature=float(opt("temperature", 0.5)), d2dce_variant=opt("variant", "exact"))
     elif model == "acgan":
-        kwargs.update(cond_lambda=float(opt("cond_lambda", 1.0)))
+        kwargs.update(cond_lambda=float(1.0 if cond_lambda is None else cond_lambda))
     gan = getattr(kgan.models, cls_name)(G, D, **kwargs)
     gan.compile(d_optimizer=keras.optimizers.Adam(float(opt("d_lr", 4e-4)), beta_1=0.0, beta_2=0.999),
                 g_optimizer=keras.optimizers.Adam(float(opt("g_lr", 1e-4)), beta_1=0.0, beta_2=0.999),

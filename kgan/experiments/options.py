@@ -66,10 +66,10 @@ class Option:
         bad = lambda expected: ValueError(  # noqa: E731
             f"{where}: option {self.name}={value!r} is not valid: expected {expected} "
             f"({self.describe()}).")
+        if isinstance(value, str) and self.allow_none and value.strip().lower() in ("none", "null"):
+            return None
         if isinstance(value, str) and self.type is not str:
             text = value.strip()
-            if self.allow_none and text.lower() in ("none", "null"):
-                return None
             if self.type is bool:
                 if text.lower() in _TRUE:
                     return True
