@@ -52,22 +52,27 @@ class Job:
     def options_id(self):
         """8 hex digits naming the run's resolved options: runs with the same options share a record
         whichever suite or variant name asks for them."""
-        text = json.dumps(self.settings()["options"], sort_keys=True)
+        what = self.settings()["options"]
+        if self.entry.precision != "float32":  # float32 runs keep the id of their options alone
+            what = {"options": what, "precision": self.entry.precision}
+        text = json.dumps(what, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:8]
 
     def relpath(self):
         return os.path.join(self.entry.row, self.options_id(), f"{self.steps}steps", f"seed{self.seed}")
 
-    def settings(self, precision="float32"):
-        """The settings the run must have (the row's resolved options, schedule and seed)."""
+    def settings(self):
+        """The settings the run must have (the row's resolved options, schedule, precision and seed)."""
         row = self.entry.experiment
         cfg = types.SimpleNamespace(steps=self.steps, batch_size=row.protocol.batch_size, seed=self.seed,
-                                    precision=precision, extra=dict(self.entry.sets))
+                                    precision=self.entry.precision, extra=dict(self.entry.sets))
         return row.settings(cfg)
 
     def argv(self, logdir):
         out = ["train", self.entry.row, "--seed", str(self.seed), "--steps", str(self.steps), "--logdir", logdir,
                "--no-samples"]  # the runner owns the folder; an unfinished run in it resumes
+        if self.entry.precision != "float32":
+            out += ["--precision", self.entry.precision]
         for k, v in self.entry.sets:
             out += ["--set", f"{k}={json.dumps(v) if not isinstance(v, str) else v}"]
         return out

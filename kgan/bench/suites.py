@@ -45,6 +45,7 @@ class Entry:
     row: str
     variant: str = "default"
     sets: tuple = ()  # ((key, value), ...) --set overrides of the variant
+    precision: str = "float32"  # kgan train --precision
 
     @property
     def label(self):
@@ -149,3 +150,9 @@ add_suite(Suite(
           "of classes). GAN, Reg-GAN, MDGAN and MaEM-GAN (the MaEM ablation's endpoints) on the same DCGAN "
           "networks, 5,000 steps, 3 seeds; 26,000 samples, each channel classified by the Fashion-MNIST "
           "domain classifier: modes covered and KL(generated mode histogram || uniform)."))
+add_suite(Suite(
+    "fashion_bf16", "Fashion-MNIST baseline in mixed_bfloat16 against float32", seeds=3, steps=5_000,
+    entries=(Entry("fashion_mnist_gan"), Entry("fashion_mnist_gan", "mixed_bfloat16", precision="mixed_bfloat16")),
+    metrics=_FASHION,
+    about="The plain DCGAN of the fashion suite in float32 and with --precision mixed_bfloat16 (bfloat16 "
+          "compute, float32 variables and outputs), same seeds: does the speed cost quality?"))
