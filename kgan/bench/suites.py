@@ -113,9 +113,7 @@ add_suite(Suite(
     "hard2d_search", "Looking for a 2D setting where the plain GAN fails: more modes, a smaller generator",
     seeds=2, steps=25_000,
     entries=(Entry("grid49_gan"), Entry("grid100_gan"),
-             Entry("grid49_gan", "g_hidden 64", (("g_hidden", 64),)),
-             Entry("grid25_gan", "g_hidden 64", (("g_hidden", 64),)),
-             Entry("grid25_gan", "minimax", (("loss", "minimax"),))),
+             Entry("grid49_gan", "g_hidden 64", (("g_hidden", 64),))),
     metrics=_2D_METRICS,
     about="Candidates for a 2D setting that separates the methods, 2 seeds each: the plain GAN should fail "
           "in most seeds while the task stays learnable (same spacing and width of the modes, the VEEGAN "
@@ -156,3 +154,11 @@ add_suite(Suite(
     metrics=_FASHION,
     about="The plain DCGAN of the fashion suite in float32 and with --precision mixed_bfloat16 (bfloat16 "
           "compute, float32 variables and outputs), same seeds: does the speed cost quality?"))
+add_suite(Suite(
+    "hard2d", "Every method on 100 Gaussians (10x10 grid), where the plain GAN misses modes", seeds=5,
+    steps=25_000, entries=tuple(Entry(f"grid100_{m}") for m in _2D_METHODS),
+    metrics=_2D_METRICS,
+    about="The VEEGAN networks, optimisers and budget on a 10x10 grid of Gaussians with the grid25 spacing "
+          "(2) and width (sigma 0.05). The search (hard2d_search) found the plain GAN covering 43-67 of the "
+          "100 modes here, against 20-25 of 25 on grid25, with the same networks: a setting where a method "
+          "against mode collapse has room to show it. 2,500 samples, as on grid25 (25 per mode)."))
