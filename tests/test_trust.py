@@ -146,3 +146,16 @@ def test_mirrored_with_steps_per_execution_runs_and_an_uneven_batch_is_refused(t
     assert proc.returncode == 2
     assert "--batch-size 511 does not split evenly over the 2 replicas" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_exactly_the_asked_steps_are_trained_and_a_logdir_that_is_a_file_is_refused(tmp_path, capsys):
+    # 250 steps at 100 per epoch and 50 per execution used to train 300 (whole epochs of whole executions)
+    logdir = tmp_path / "run"
+    assert main(["train", "grid25_gan", "--steps", "250", "--steps-per-epoch", "100", "--logdir", str(logdir),
+                 "--no-samples", "--no-backup"]) == 0
+    assert json.loads((logdir / "report.json").read_text())["steps"] == 250
+    capsys.readouterr()
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["train", "grid25_gan", "--logdir", str(afile)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
