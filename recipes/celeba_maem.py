@@ -3,9 +3,9 @@
 The CIFAR-10 recipe's paper schedule (cifar10_maem: DCGAN with SN in D, Adam(1e-4, (0, 0.999))
 decayed x0.9 every 50 epochs, a G step every 3 D steps, batch 64, MaF loss, buffer 1024,
 100-epoch linear warm-up) with the paper's CelebA entropy weight sigma 5e-2, z 64 and code
-m = 32 (methods.md: m = 16 on CIFAR-10, 32 otherwise). Images: CelebA from TensorFlow Datasets,
-centre 108x108 face crop resized to 64x64 (the usual DCGAN protocol; the paper's crop is not in
-methods.md). An "epoch" is the 162,770 training images. Evaluation: Keras ImageNet InceptionV3
+m = 32 (the paper: m = 16 on CIFAR-10, 32 otherwise). Images: CelebA from TensorFlow Datasets,
+centre 108x108 face crop resized to 64x64 (the usual DCGAN protocol; the paper does not state
+its crop). An "epoch" is the 162,770 training images. Evaluation: Keras ImageNet InceptionV3
 features (not the paper's TF-Inception FID), I-Variance. The options are cifar10_maem's, with
 CelebA's defaults.
 

@@ -1,7 +1,7 @@
 """cifar10_acgan: ACGAN on CIFAR-10 with StudioGAN's CIFAR-10 hyperparameters (GPU-scale).
 
 The baseline of ReACGAN's CIFAR-10 comparison, with the same schedule as
-cifar10_reacgan (StudioGAN's CIFAR-10 hyperparameters, methods.md section 1):
+cifar10_reacgan (StudioGAN's CIFAR-10 hyperparameters, docs/conditional.md):
 SN-ResNet generator with conditional batch norm and SN-ResNet discriminator
 (SN in G and D, global sum pooling, linear classifier head without bias), hinge loss,
 batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,

@@ -1,6 +1,6 @@
 """cifar10_maem: MaEM-GAN on CIFAR-10 with the paper's DCGAN settings (Liu et al., AAAI 2023).
 
-Paper settings (methods.md section 4): DCGAN backbone with spectral norm in D, z 64, batch 64,
+Paper settings (Liu et al. 2023): DCGAN backbone with spectral norm in D, z 64, batch 64,
 Adam(lr 1e-4, beta (0, 0.999)) for G and D, lr decayed x0.9 every 50 epochs, one G step every 3 D
 steps (``d_steps=3``: each train step reads 3 x 64 images), code m = 16, MaF loss, replay buffer
 1024, entropy weight sigma 5e-4 ramped linearly over the first 100 epochs, lambda 0; DLLE with
@@ -8,7 +8,7 @@ rotation + Gaussian noise, DIsoMap with U(0,1) mixes and cosine (the paper's var
 official=true`` switches to the official code's: squared-L2 entropy with -log also on real
 codes, flip DLLE, N(0,1) real-with-fake DIsoMap with MSE, reparameterised code). An "epoch" is
 50,000 images = 260 train steps. Training length (500 epochs) and DCGAN widths are kgan's
-choices: the paper's are not in methods.md. The paper reports FID 29.22 (TF-Inception, 50k
+choices: the paper does not give them. The paper reports FID 29.22 (TF-Inception, 50k
 samples); the evaluation here uses Keras' ImageNet InceptionV3 (downloads its weights; a
 different number, labelled as such) on ``eval_samples`` samples.
 

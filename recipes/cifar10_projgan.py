@@ -1,7 +1,7 @@
 """cifar10_projgan: projection-discriminator cGAN on CIFAR-10 with StudioGAN's CIFAR-10 hyperparameters (GPU-scale).
 
 The projection baseline of ReACGAN's CIFAR-10 comparison, with the same
-schedule as cifar10_reacgan (StudioGAN's CIFAR-10 hyperparameters, methods.md
+schedule as cifar10_reacgan (StudioGAN's CIFAR-10 hyperparameters, docs/conditional.md
 section 1): SN-ResNet generator with conditional batch norm and SN-ResNet
 discriminator (SN in G and D, global sum pooling, logit psi(h) + <embed(y), h>), hinge loss,
 batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,

@@ -1,6 +1,6 @@
 """cifar10_reacgan: ReACGAN on CIFAR-10 with StudioGAN's CIFAR-10 hyperparameters (GPU-scale).
 
-StudioGAN's ReACGAN CIFAR-10 configuration (methods.md section 1): SN-ResNet
+StudioGAN's ReACGAN CIFAR-10 configuration (docs/conditional.md): SN-ResNet
 generator with conditional batch norm and SN-ResNet discriminator (SN in G and
 D, D head on global sum pooling, 512-d hypersphere embedding), hinge loss,
 batch 128, lr 2.83e-4 for G and D, Adam(0.5, 0.999), 5 D steps per G step,

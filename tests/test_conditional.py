@@ -26,7 +26,7 @@ HEADS = {ACGAN: "classifier", ProjGAN: "projection", ReACGAN: "hypersphere"}
 
 # --------------------------------------------------------------------------- reference
 def d2dce_by_hand(f, v, y, m_p=0.98, m_n=None, t=0.5, variant="exact"):
-    """Literal loops over the formula of methods.md section 1 / StudioGAN's code."""
+    """Literal loops over the formula in docs/conditional.md / StudioGAN's code."""
     m_n = 1.0 - m_p if m_n is None else m_n
     f = f / np.linalg.norm(f, axis=1, keepdims=True)
     v = v / np.linalg.norm(v, axis=1, keepdims=True)

@@ -125,7 +125,8 @@ def _conditional(cls, head, **fixed):
 
 # ------------------------------------------------------------------ options
 _MIX = (
-    Option("mix_prob", float, 0.5, "probability that a D step trains on mixed samples", low=0.0, high=1.0),
+    Option("mix_prob", float, 0.5, "probability that a real sample is mixed with a fake (per sample)",
+           low=0.0, high=1.0),
     Option("alpha", float, 1.0, "Beta(alpha, alpha) of the mixing ratio", low=0.0, low_open=True),
     Option("mix_weight", float, 1.0, "weight of the mixed-sample loss", low=0.0),
 )
@@ -187,8 +188,9 @@ add_method(Method(
     paper="Che et al., ICLR 2017, Eq. 3"))
 add_method(Method(
     "mdgan", "MDGAN", _mdgan, optimizers=("e", "d2"),
-    options=(Option("lambda1", float, 0.2, "manifold step's geometric weight", low=0.0),
-             Option("lambda2", float, 1.0, "diffusion step's weight", low=0.0)),
+    options=(Option("lambda1", float, 0.2, "manifold step's geometric weight ||x - G(E(x))||^2", low=0.0),
+             Option("lambda2", float, 1.0, "weight of the manifold step's realism term -log D1(G(E(x)))",
+                    low=0.0)),
     description="MDGAN: manifold step (D1, encoder) then diffusion step (D2)",
     paper="Che et al., ICLR 2017, Sec. 3.3"))
 add_method(Method(

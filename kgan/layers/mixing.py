@@ -1,4 +1,4 @@
-"""Sample-mixing layers for training discriminators (methods.md sections 2 and 3).
+"""Sample-mixing layers for training discriminators (docs/mixing.md).
 
 Real/fake mixing (the 2021 sample-mixing study; docs/mixing.md):
 
@@ -174,7 +174,7 @@ class _RealFakeMix(keras.layers.Layer):
 class Mixup(_RealFakeMix):
     """Mixup of a real and a fake sample: ``x = lam x_r + (1 - lam) x_f``,
     ``lam ~ Beta(alpha, alpha)`` per sample (Zhang et al. 2018, Eq. 1; used on
-    real/fake pairs by the sample-mixing study, methods.md section 2).
+    real/fake pairs by the sample-mixing study, docs/mixing.md).
     ``lam`` is the fraction of real content, exactly.
 
     Args:
@@ -282,7 +282,7 @@ class CutMix(_RealFakeMix):
 
 @keras.saving.register_keras_serializable(package="kgan")
 class SRMix(_RealFakeMix):
-    """Smoothed Regional Mix (the sample-mixing study's proposal, methods.md
+    """Smoothed Regional Mix (the sample-mixing study's proposal, docs/mixing.md
     section 2): the CutMix box mask of the fake region, blurred with a Gaussian
     of standard deviation ``sigma * size`` pixels along each region axis
     (mirror padding), ``M = 1 - blur(box)``; ``x = M x_r + (1 - M) x_f`` and

@@ -9,7 +9,7 @@ the discriminator's logit ``d``,
 
 Writing losses this way lets every method compose them: the discriminator loss
 is ``mean(d_real(D(x))) + mean(d_fake(D(G(z))))``, and a mixed sample with
-real-content fraction ``lam`` (sample mixing, methods.md section 2) costs
+real-content fraction ``lam`` (sample mixing, docs/mixing.md) costs
 ``lam * d_real(D(x_mix)) + (1 - lam) * d_fake(D(x_mix))``; that is exactly what
 ``loss(y_true=lam, y_pred=d)`` computes, so a loss object is also an ordinary
 ``keras.losses.Loss`` whose target is the real-ness of the sample.

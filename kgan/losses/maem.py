@@ -16,7 +16,7 @@ mean of the code. On top of the MaF loss the paper adds
 
 Where the paper and the official code differ, the paper's version is the
 default and the official one an option (each docstring says which is which);
-``/work/shared/methods.md`` section 4 lists the differences.
+docs/maem.md lists the differences.
 
 All classes are ``keras.losses.Loss`` subclasses whose ``call(y_true, y_pred)``
 returns per-sample values (mean-reduced by Keras), plus the helpers the model

@@ -1,4 +1,4 @@
-"""Losses for sample mixing (methods.md sections 2 and 3; docs/mixing.md).
+"""Losses for sample mixing (docs/mixing.md).
 
 Mixed real/fake samples (the 2021 sample-mixing study)
 -------------------------------------------------------

@@ -1,5 +1,5 @@
 """The regularisers of the mode-regularised GAN (Che et al., ICLR 2017, "Mode Regularized
-Generative Adversarial Networks", Sec. 3; methods.md section 5).
+Generative Adversarial Networks", Sec. 3; docs/mode_regularized.md).
 
 An encoder ``E`` maps data to latent codes, and two terms on the
 reconstruction ``G(E(x))`` are added to the generator's (and the encoder's)

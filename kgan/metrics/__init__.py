@@ -36,6 +36,7 @@ _LAZY = {
     "StackedDomainClassifier": "kgan.metrics.features",
     "get_extractor": "kgan.metrics.features",
     "missing_modes": "kgan.metrics.missing",
+    **dict.fromkeys(["msp_score", "energy_score", "feature_distance_score", "ood_metrics"], "kgan.metrics.ood"),
 }
 
 __all__ = [

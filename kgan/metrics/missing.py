@@ -37,7 +37,7 @@ def missing_modes(real_x, real_y, fake_x, *, threshold=0.7, epochs=5, batch_size
     of ``D(x)`` (a probability) over held-out real samples of class c. If the
     generator misses mode c, nothing generated looks like those samples, and D
     calls them real with high confidence: a class is *missing* when its score
-    exceeds ``threshold`` (0.7, methods.md section 5).
+    exceeds ``threshold`` (0.7, as Che et al. 2017, Sec. 4.1.2).
 
     The absolute score depends on D's capacity and training length (a D trained
     to convergence separates imperfect samples everywhere): compare models only

@@ -6,3 +6,4 @@ from kgan.models.mode_regularized import MDGAN, RegularizedGAN
 from kgan.models.mixing import AdaptiveMixGAN, MixGAN
 from kgan.models.maem import MaEMGAN
 from kgan.models.conditional import ACGAN, ProjGAN, ReACGAN
+from kgan.models.classifier import AdaptiveMixClassifier

@@ -2,7 +2,7 @@
 
 All three are the base :class:`~kgan.models.GAN` with ``num_classes`` required
 (``conditional_required = True``); they differ in how the discriminator uses
-the label (methods.md section 1):
+the label (docs/conditional.md):
 
 =========  ============================================  =====================================
 model      discriminator head (``kgan.nets`` heads=)     extra loss terms
@@ -225,7 +225,7 @@ class ACGAN(_AuxiliaryGAN):
     """Auxiliary-classifier GAN (Odena et al., ICML 2017), trained as in StudioGAN.
 
     D has a linear classifier head (``class_logits``, no bias) on its pooled
-    features. Loss terms (methods.md section 1):
+    features. Loss terms (docs/conditional.md):
 
     * D: ``d_adv`` + ``d_cond = cond_lambda * CE(class_logits(x), y)`` on real
       data; with ``classify_fakes=True`` also

@@ -1,4 +1,4 @@
-"""GANs whose discriminator is trained on mixed samples (methods.md sections 2, 3; docs/mixing.md).
+"""GANs whose discriminator is trained on mixed samples (docs/mixing.md).
 
 * :class:`MixGAN` -- real/fake mixing (Mixup, CutMix or SRMix, the 2021
   sample-mixing study): D also learns to answer the real fraction ``lam`` of

@@ -1,4 +1,4 @@
-"""Mode-regularised GAN and MDGAN (Che et al., ICLR 2017; methods.md section 5).
+"""Mode-regularised GAN and MDGAN (Che et al., ICLR 2017; docs/mode_regularized.md).
 
 * :class:`RegularizedGAN` ("Reg-GAN"): G, D and an encoder E. D is the usual
   GAN discriminator (real ``x`` vs ``G(z)``). G minimises (paper Eq. 3, with
@@ -368,7 +368,7 @@ class MDGAN(RegularizedGAN):
 
     1. **Manifold step.** ``d_steps`` updates of D1 (``discriminator``) on real
        ``x`` vs fake ``G(E(x))``; then one joint update of G and E on
-       ``lambda1 mean d(x, G(E(x))) + lambda2 mean g(D1(G(E(x))))`` (methods.md:
+       ``lambda1 mean d(x, G(E(x))) + lambda2 mean g(D1(G(E(x))))`` (docs/mode_regularized.md:
        ``l1 d(x, G(E(x))) - log D1(G(E(x)))``; ``lambda2 = 1`` by default).
     2. **Diffusion step.** ``d_steps`` updates of D2 (``diffusion_discriminator``)
        on ``G(E(x))`` as *real* vs ``G(z)`` as fake; then one update of G on
