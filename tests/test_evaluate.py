@@ -291,14 +291,19 @@ def test_inception_random_weights_and_bad_path(tmp_path):
         inc2.probs(x[:1])
 
 
-def test_missing_modes_finds_dropped_classes(digits_test):
+def test_distinguishable_classes_finds_dropped_classes(digits_test):
     x_train, y_train = kgan.data.load_arrays("digits", "train")
     fake = x_train[y_train < 5]  # a "generator" that never makes digits 5..9
-    r = M.missing_modes(x_train, y_train, fake, epochs=20, seed=0)
+    r = M.distinguishable_classes(x_train, y_train, fake, epochs=20, seed=0)
     assert len(r["scores"]) == 10
-    assert set(r["missing"]) == {5, 6, 7, 8, 9}
-    assert r["num_missing"] == 5
+    assert set(r["distinguishable"]) == {5, 6, 7, 8, 9}
+    assert r["num_distinguishable"] == 5 and r["mean_score"] == pytest.approx(np.mean(r["scores"]))
     assert max(r["scores"][:5]) < 0.7 < min(r["scores"][5:])
+    old = M.missing_modes(x_train, y_train, fake, epochs=20, seed=0)  # Che et al.'s name, same result
+    assert old["num_missing"] == 5 and old["scores"] == r["scores"]
+    from kgan.metrics.suite import parse_metrics
+
+    assert parse_metrics("missing_modes,modes") == ("distinguishable_classes", "modes")
 
 
 def test_evaluate_in_keras_tuner_search(tmp_path):

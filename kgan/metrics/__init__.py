@@ -15,7 +15,7 @@ need Keras; they are imported on first use, so ``import kgan.metrics`` stays che
 | ``mode_coverage(samples, "ring8")`` | 2D modes captured, % HQ, reverse KL |
 | ``mode_counts(labels, 1000)`` | stacked-data modes covered, KL to uniform |
 | ``i_variance(outputs)`` | I-Variance (MaEM-GAN) |
-| ``missing_modes(real_x, real_y, fake_x)`` | third-party-discriminator missing modes |
+| ``distinguishable_classes(real_x, real_y, fake_x)`` | classes a third-party discriminator tells from generated samples (Che et al.'s "missing modes") |
 """
 import importlib
 
@@ -36,6 +36,7 @@ _LAZY = {
     "StackedDomainClassifier": "kgan.metrics.features",
     "get_extractor": "kgan.metrics.features",
     "missing_modes": "kgan.metrics.missing",
+    "distinguishable_classes": "kgan.metrics.missing",
     **dict.fromkeys(["msp_score", "energy_score", "feature_distance_score", "ood_metrics"], "kgan.metrics.ood"),
 }
 

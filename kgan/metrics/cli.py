@@ -17,7 +17,7 @@ def build_parser():
     p.add_argument("--dataset", required=True, help="kgan.data name the model was trained on (e.g. fashion_mnist)")
     p.add_argument("--metrics", default=None,
                    help="comma-separated: fid,kid,is,pr (precision,recall),dc (density,coverage),"
-                        "mode_score,modes,kl,hq,i_variance,class_acc,missing_modes "
+                        "mode_score,modes,kl,hq,i_variance,class_acc,distinguishable_classes "
                         "(default: fid for images, modes,hq,reverse_kl for 2D)")
     p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     p.add_argument("--n-real", type=int, default=10000, help="real reference samples (default 10000, capped by the split)")

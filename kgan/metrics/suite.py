@@ -13,9 +13,10 @@ ALIASES = {
     "pr": ("precision", "recall"),
     "dc": ("density", "coverage"),
     "prdc": ("precision", "recall", "density", "coverage"),
+    "missing_modes": ("distinguishable_classes",),  # Che et al.'s name (kgan.metrics.missing says why not)
 }
 IMAGE_METRICS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "mode_score",
-                 "modes", "kl", "reverse_kl", "i_variance", "class_acc", "missing_modes")
+                 "modes", "kl", "reverse_kl", "i_variance", "class_acc", "distinguishable_classes")
 TWO_D_METRICS = ("modes", "hq", "kl", "reverse_kl", "fid", "kid", "precision", "recall", "density",
                  "coverage")
 TWO_D_DEFAULT = ("modes", "hq", "reverse_kl")
@@ -103,7 +104,8 @@ class Evaluator:
         metrics: names (list or comma-separated string): "fid", "kid", "is",
             "precision", "recall", "density", "coverage" (aliases "pr", "dc",
             "prdc"), "mode_score", "modes", "kl" (= "reverse_kl"), "hq" (2D only),
-            "i_variance", "class_acc" (conditional samples), "missing_modes".
+            "i_variance", "class_acc" (conditional samples), "distinguishable_classes" (Che et al.'s
+            "missing modes"; adds "distinguishable_score", the mean per-class score).
         dataset: a ``kgan.data`` name. For 2D sets ("ring8", "grid25") "modes",
             "hq" and "reverse_kl" come from ``mode_coverage`` and feature metrics
             use the raw 2D points as features.
@@ -187,7 +189,7 @@ class Evaluator:
     def reference(self):
         """Real-side cache: x, y, features, probs (computed once)."""
         if self._real is None:
-            need_x = self.needs(_NEED_FEATURES | {"missing_modes"})
+            need_x = self.needs(_NEED_FEATURES | {"distinguishable_classes"})
             ref = {}
             if need_x:
                 x, y = load_real(self.dataset, self.real_split, self.n_real, self.seed)
@@ -207,7 +209,7 @@ class Evaluator:
 
         ``labels``: the class each sample was generated for (conditional
         models; needed by "class_acc"). Returns ``{name: float}``; "kid" and
-        "is" also add "kid_std" / "is_std", "missing_modes" adds nothing else.
+        "is" also add "kid_std" / "is_std", "distinguishable_classes" adds "distinguishable_score".
         """
         fake = np.asarray(fake, dtype=np.float32)
         if not np.all(np.isfinite(fake)):
@@ -258,14 +260,15 @@ class Evaluator:
                     raise ValueError("'class_acc' needs the labels the samples were generated for "
                                      "(a conditional model); received labels=None.")
                 out[m] = float(np.mean(np.argmax(probs, axis=1) == np.asarray(labels).reshape(-1)))
-            elif m == "missing_modes":
-                from kgan.metrics.missing import missing_modes
+            elif m == "distinguishable_classes":
+                from kgan.metrics.missing import distinguishable_classes
 
                 if ref.get("y") is None:
-                    raise ValueError(f"'missing_modes' needs labelled real data; {self.dataset!r} has no labels.")
-                out[m] = float(missing_modes(ref["x"], ref["y"], fake, seed=self.seed)["num_missing"])
+                    raise ValueError(f"'{m}' needs labelled real data; {self.dataset!r} has no labels.")
+                r = distinguishable_classes(ref["x"], ref["y"], fake, seed=self.seed)
+                out[m], out["distinguishable_score"] = float(r["num_distinguishable"]), r["mean_score"]
         # keep only requested names (plus the *_std companions), in request order
-        keys = [m for m in self.metrics] + [k for k in ("kid_std", "is_std") if k in out]
+        keys = [m for m in self.metrics] + [k for k in ("kid_std", "is_std", "distinguishable_score") if k in out]
         return {k: float(out[k]) for k in keys if k in out}
 
 
