@@ -1,4 +1,4 @@
-"""AdaptiveMixClassifier (plain / Mixup / AdaptiveMix training) and the OOD scores and metrics."""
+"""AdaptiveMixClassifier (plain / Mixup / AdaptiveMix / official-code training) and the OOD scores and metrics."""
 import json
 
 import numpy as np
@@ -114,8 +114,62 @@ def test_mixup_step_trains_on_the_mixed_batch_only():
     assert logs["loss"] == pytest.approx(expected, rel=1e-5)
 
 
+# ----------------------------------------------------------------------------- official mode
+def np_official_terms(clf, backbone, x, y, lam, perm, eps, noise_std):
+    """The official code's loss terms in numpy: mixed-score CE and the MSE shrinkage."""
+    unit = lambda f: f / np.linalg.norm(f, axis=1, keepdims=True)  # noqa: E731
+    W = np.asarray(clf.head.kernel)
+    e, e_mix = unit(np.asarray(backbone(x))), unit(np.asarray(backbone(lam * x + (1 - lam) * x[perm])))
+    z_mix = lam * e + (1 - lam) * unit(np.asarray(backbone(x[perm])))
+    s = np.abs(z_mix @ W) + np.abs(e_mix @ W)
+    ce = float(np.mean(lam * np_ce(s, y) + (1 - lam) * np_ce(s, y[perm])))
+    mse = float(np.mean((e_mix - (z_mix + noise_std * eps)) ** 2))
+    return ce, mse, e_mix, z_mix
+
+
+def test_official_loss_matches_numpy():
+    x, y = batch(n=12)
+    noise_std, weight = 0.2, 0.6
+    backbone = vector_backbone(scale=1.5)
+    clf = AdaptiveMixClassifier(backbone, 3, mode="official", noise_std=noise_std, shrink_weight=weight,
+                                alpha=0.5, seed=4)
+    clf.compile(keras.optimizers.Adam(1e-2))
+    lam, perm, eps = (np.asarray(v) for v in clf.mix_draws(len(x)))
+    ce, mse, e_mix, z_mix = np_official_terms(clf, backbone, x, y, lam, perm, eps, noise_std)
+    # the check tells the official loss apart from kgan's reading (cosine shrinkage) and a swapped lam
+    assert abs(mse - np_shrink(e_mix, z_mix + noise_std * eps)) > 1e-3
+    assert abs(ce - np_official_terms(clf, backbone, x, y, 1 - lam, perm, eps, noise_std)[0]) > 1e-3
+    # test-time logits: |W e(x)|
+    e = np.asarray(backbone(x))
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict(x, verbose=0), np.abs(e @ np.asarray(clf.head.kernel)), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(clf.features(x), axis=1), 1.0, atol=1e-6)
+    logs = clf.train_on_batch(x, y, return_dict=True)
+    assert set(logs) == {"loss", "ce", "shrink"}  # no clean-batch forward pass
+    assert logs["ce"] == pytest.approx(ce, rel=1e-5)
+    assert logs["shrink"] == pytest.approx(mse, rel=1e-5)
+    assert logs["loss"] == pytest.approx(ce + weight * mse, rel=1e-5)
+
+
+def test_official_head_is_frozen_orthogonal_and_bias_free():
+    x, y = batch(n=16, classes=3)
+    clf = AdaptiveMixClassifier(vector_backbone(features=5), 3, mode="official")
+    W = np.asarray(clf.head.kernel)
+    assert clf.head.bias is None and not clf.head.trainable
+    np.testing.assert_allclose(W.T @ W, np.eye(3), atol=1e-5)  # orthonormal columns (rows of the code's W)
+    assert all(v is not clf.head.kernel for v in clf.trainable_variables)
+    assert len(clf.trainable_variables) == 2  # the backbone's Dense kernel and bias
+    clf.compile(keras.optimizers.Adam(1e-1))
+    before = [np.asarray(v).copy() for v in clf.backbone.trainable_variables]
+    clf.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    np.testing.assert_array_equal(np.asarray(clf.head.kernel), W)
+    assert any(not np.allclose(a, np.asarray(b)) for a, b in zip(before, clf.backbone.trainable_variables))
+    plain = AdaptiveMixClassifier(vector_backbone(features=5), 3, mode="adaptivemix")
+    assert plain.head.trainable and plain.head.bias is not None
+
+
 # ----------------------------------------------------------------------------- training on digits
-@pytest.mark.parametrize("mode", ["plain", "mixup", "adaptivemix"])
+@pytest.mark.parametrize("mode", ["plain", "mixup", "adaptivemix", "official"])
 def test_each_mode_learns_digits(mode, digits):
     x, y = digits
     keras.utils.set_random_seed(0)
@@ -123,7 +177,7 @@ def test_each_mode_learns_digits(mode, digits):
     clf.compile(keras.optimizers.Adam(3e-3))
     hist = clf.fit(x[:1024], y[:1024], batch_size=64, epochs=2, verbose=0).history
     expected = {"plain": {"loss", "ce", "accuracy"}, "mixup": {"loss", "ce"},
-                "adaptivemix": {"loss", "ce", "accuracy", "shrink"}}[mode]
+                "adaptivemix": {"loss", "ce", "accuracy", "shrink"}, "official": {"loss", "ce", "shrink"}}[mode]
     assert set(hist) == expected
     assert all(np.isfinite(v[-1]) for v in hist.values())
     if "accuracy" in hist:  # clean training accuracy, logged
@@ -151,6 +205,25 @@ def test_keras_round_trip(tmp_path, digits):
     assert int(loaded.step_counter.numpy()) == 2 and int(loaded.optimizer.iterations.numpy()) == 2
     assert loaded.evaluate(x[:64], y[:64], verbose=0, return_dict=True)["accuracy"] == pytest.approx(
         clf.evaluate(x[:64], y[:64], verbose=0, return_dict=True)["accuracy"])
+
+
+def test_official_round_trip_keeps_the_head_frozen(tmp_path, digits):
+    x, y = digits
+    keras.utils.set_random_seed(2)
+    clf = AdaptiveMixClassifier(small_cnn((8, 8, 1), width=4), 10, mode="official", seed=1)
+    clf.compile(keras.optimizers.Adam(1e-3))
+    clf.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+    path = str(tmp_path / "official.keras")
+    clf.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.mode == "official" and not loaded.head.trainable and loaded.head.bias is None
+    np.testing.assert_array_equal(np.asarray(loaded.head.kernel), np.asarray(clf.head.kernel))
+    assert [v.path for v in loaded.trainable_variables] == [v.path for v in clf.trainable_variables]
+    np.testing.assert_allclose(loaded.predict(x[:40], verbose=0), clf.predict(x[:40], verbose=0), atol=1e-6)
+    W = np.asarray(loaded.head.kernel)
+    loaded.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # resumes with the head still frozen
+    np.testing.assert_array_equal(np.asarray(loaded.head.kernel), W)
+    assert int(loaded.step_counter.numpy()) == 4
 
 
 # ----------------------------------------------------------------------------- OOD metrics

@@ -243,6 +243,10 @@ def summary_line(record):
         parts.append(f"FD {r['fid']:.1f}")
     if "kl" in r:
         parts.append(f"KL {r['kl']:.3f}")
+    if "acc" in r:
+        parts.append(f"acc {r['acc']:.3f}")
+    if "auroc_msp_mean" in r:
+        parts.append(f"AUROC(MSP) {r['auroc_msp_mean']:.3f}")
     if "cpu_s_per_1k_steps" in r:
         parts.append(f"{r['cpu_s_per_1k_steps']:.1f} CPU s/1k steps")
     return ", ".join(parts)

@@ -6,7 +6,10 @@
   Fashion-MNIST);
 * :mod:`kgan.experiments.methods` -- how each kgan model is built on a
   protocol, with its own typed options;
-* :mod:`kgan.experiments.table` -- the rows ``<protocol>_<method>``.
+* :mod:`kgan.experiments.table` -- the rows ``<protocol>_<method>``;
+* :mod:`kgan.experiments.classify` -- the classification rows
+  (``fashion_mnist_cls_<mode>``, ``fashion_mnist_openset_<mode>``: AdaptiveMixClassifier
+  with OOD detection).
 
     kgan list                                  # every row (and recipe file)
     kgan train grid25_mdgan --help             # the row's protocol and options
@@ -16,6 +19,7 @@ from kgan.experiments.methods import METHODS, Method, add_method
 from kgan.experiments.options import Option
 from kgan.experiments.protocols import PROTOCOLS, Image, Protocol, TwoD, add_protocol
 from kgan.experiments.table import Row, get_row, rows, settings_diff
+from kgan.experiments.classify import Classification
 
 __all__ = ["METHODS", "Method", "add_method", "Option", "PROTOCOLS", "Image", "Protocol", "TwoD",
-           "add_protocol", "Row", "get_row", "rows", "settings_diff"]
+           "add_protocol", "Row", "get_row", "rows", "settings_diff", "Classification"]

@@ -101,6 +101,9 @@ def rows():
             if m.applies_to(p):
                 row = Row(p, m)
                 out[row.name] = row
+    from kgan.experiments import classify  # the classification rows (AdaptiveMixClassifier, OOD detection)
+
+    out.update(classify.rows())
     return out
 
 

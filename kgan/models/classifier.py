@@ -2,9 +2,11 @@
 classification / OOD experiments; docs/adaptivemix_classification.md).
 
 :class:`AdaptiveMixClassifier` wraps any Keras backbone ``x -> features`` with a
-linear head and trains it in one of three modes: plain cross-entropy, Mixup
-(Zhang et al. 2018) or AdaptiveMix's feature-space shrinkage on top of the
-clean cross-entropy. :func:`small_cnn` is a small default backbone.
+linear head and trains it in one of four modes: plain cross-entropy, Mixup
+(Zhang et al. 2018), AdaptiveMix's feature-space shrinkage on top of the clean
+cross-entropy (kgan's reading), or the official code's recipe (L2-normalised
+features, a frozen orthogonal head, mixed-only cross-entropy and an MSE
+shrinkage). :func:`small_cnn` is a small default backbone.
 """
 import math
 
@@ -18,7 +20,7 @@ from kgan.utils import check_choice, check_non_negative, check_positive_int
 
 __all__ = ["AdaptiveMixClassifier", "small_cnn", "mixup_cross_entropy", "MODES"]
 
-MODES = ("plain", "mixup", "adaptivemix")
+MODES = ("plain", "mixup", "adaptivemix", "official")
 
 
 def small_cnn(input_shape=(28, 28, 1), width=32):
@@ -66,48 +68,55 @@ class AdaptiveMixClassifier(keras.Model):
     * ``"mixup"`` (Zhang et al. 2018): trained on the mixed batch only,
       ``loss = lam CE(y, head(f(x_mix))) + (1 - lam) CE(y[perm], head(f(x_mix)))``
       (:func:`mixup_cross_entropy`).
-    * ``"adaptivemix"`` (kgan's classification reading of AdaptiveMix):
+    * ``"adaptivemix"`` (**kgan's reading** of AdaptiveMix for classification):
       ``loss = CE(y, head(f(x))) + shrink_weight * mean_i [1 - cos(f(x_mix)_i, sg(z_mix_i + n_i))]``
       with ``z_mix = lam f(x) + (1 - lam) f(x)[perm]`` and ``sg`` stop-gradient
       (the shrinkage term of :func:`kgan.losses.mixing.shrinkage_loss`, as
-      :class:`kgan.models.AdaptiveMixGAN`). The noise ``n``:
-      ``noise_scale="absolute"`` (default): ``N(0, noise_std^2)`` per feature, as
-      the official code (GAN and classification code alike, std 0.05);
-      ``"relative"``: ``N(0, (noise_std * rms_i)^2)`` with ``rms_i`` the root mean
-      square of ``z_mix_i`` (kgan's option, exactly as ``AdaptiveMixGAN.pair_mix``,
-      for backbones whose features are small next to 0.05).
+      :class:`kgan.models.AdaptiveMixGAN`): the ordinary trainable head, CE on the
+      clean batch, the GAN side's cosine distance.
+    * ``"official"`` (**the official code's** classification recipe,
+      ``WentianZhang-ML/AdaptiveMix``, ``classification/models.py`` and
+      ``train.py``): the feature is L2-normalised, ``e(x) = f(x) / |f(x)|``; the
+      head ``W`` is a *frozen* (non-trainable), orthogonally initialised,
+      bias-free ``Dense`` and the logits of a normalised feature ``e`` are
+      ``|W e|`` (elementwise absolute value). With ``z_mix = lam e(x) + (1 - lam) e(x)[perm]``
+      and the score ``s = |W z_mix| + |W e(x_mix)|``:
+      ``loss = lam CE(y, s) + (1 - lam) CE(y[perm], s) + shrink_weight * MSE(e(x_mix), sg(z_mix + n))``
+      (MSE: the mean over features and batch). There is no clean-batch CE; at
+      test time the logits are ``|W e(x)|``. The code's defaults: ``alpha`` 1,
+      noise std 0.05, weight 1 (it trains a Wide-ResNet-28-10 with SGD; kgan
+      takes the loss and head, not that schedule).
 
-    Paper vs official code (``WentianZhang-ML/AdaptiveMix``,
-    ``classification/models.py`` and ``train.py``, read for this class): the
-    official classification code does *not* train on clean samples. Its loss is
-    ``lam CE(y, s) + (1 - lam) CE(y[perm], s) + MSE(e(x_mix), sg(z_mix + n))``
-    with ``e`` the L2-normalised pooled Wide-ResNet feature, ``z_mix`` the mix of
-    ``e(x)`` and ``e(x[perm])``, ``n ~ N(0, 0.05^2)``, and the score
-    ``s = |W z_mix| + |W e(x_mix)|`` from a frozen, orthogonally initialised,
-    bias-free linear layer ``W`` (an "orthogonal classifier"; at test time
-    ``|W e(x)|``); ``lam ~ Beta(1, 1)``, shrinkage weight 1. The distance there is
-    the MSE, not the GAN code's ``-cos``. kgan's ``"adaptivemix"`` mode keeps the
-    ordinary trainable head, the clean cross-entropy and the cosine term; it is
-    not the official recipe. The paper's own text for the classification loss
-    (which distance, whether the noise is part of it, whether CE is on clean or
-    mixed samples) was not available to us and is not verified here.
+    The noise ``n`` of both AdaptiveMix modes: ``noise_scale="absolute"``
+    (default): ``N(0, noise_std^2)`` per feature, as the official code (GAN and
+    classification code alike, std 0.05); ``"relative"``: ``N(0, (noise_std *
+    rms_i)^2)`` with ``rms_i`` the root mean square of ``z_mix_i`` (kgan's
+    option, exactly as ``AdaptiveMixGAN.pair_mix``, for backbones whose features
+    are small next to 0.05).
+
+    ``e(x[perm])`` is taken as ``e(x)[perm]`` (the official code runs the
+    backbone on ``x[perm]`` again; with BatchNorm in training mode the batch
+    statistics of a permuted batch are the same, so the two agree). The paper's
+    own text for the classification loss (which distance, whether the noise is
+    part of it, whether CE is on clean or mixed samples) was not available to us
+    and is not verified here.
 
     Randomness: ``lam``, the permutation keys and the noise come from stateless
     seeds ``(seed, step_counter)`` with the base GAN's replica-count-invariant
     draws (:meth:`mix_draws`), so a run is reproducible given the initial weights.
 
-    Logs: ``loss``, ``ce`` and ``shrink`` (adaptivemix); ``accuracy`` on the
-    clean batch in plain and adaptivemix mode (mixup has no clean forward pass;
-    use ``evaluate``). ``evaluate`` reports ``loss`` = ``ce`` and ``accuracy`` on
-    clean inputs.
+    Logs: ``loss``, ``ce`` and ``shrink`` (adaptivemix, official); ``accuracy``
+    on the clean batch in plain and adaptivemix mode (mixup and official have no
+    clean forward pass; use ``evaluate``). ``evaluate`` reports ``loss`` =
+    ``ce`` and ``accuracy`` on clean inputs.
 
     Args:
         backbone: a ``keras.Model`` with one input, mapping images to a feature
             vector or map (e.g. :func:`small_cnn`).
         num_classes: number of classes (>= 2); labels are int class ids.
-        mode: ``"adaptivemix"`` (default), ``"plain"`` or ``"mixup"``.
+        mode: ``"adaptivemix"`` (default), ``"plain"``, ``"mixup"`` or ``"official"``.
         alpha: ``lam ~ Beta(alpha, alpha)`` (> 0; 1 = uniform, the code's value).
-        noise_std: std of the target noise in adaptivemix mode (0.05 in the code).
+        noise_std: std of the target noise in adaptivemix and official mode (0.05 in the code).
         noise_scale: ``"absolute"`` or ``"relative"`` (see above).
         shrink_weight: weight of the shrinkage term (1 in the code).
         feature_layer: name of the backbone layer whose output is ``f``; None =
@@ -165,7 +174,11 @@ class AdaptiveMixClassifier(keras.Model):
             raise ValueError(f"The feature ({feature_layer or 'the backbone output'}) must have a static "
                              f"shape (batch, ...); received shape {(None, *shape)}.")
         self.feature_dim = math.prod(shape)
-        self.head = keras.layers.Dense(num_classes, name="head")
+        if self.mode == "official":  # the code's frozen "orthogonal classifier"
+            self.head = keras.layers.Dense(num_classes, use_bias=False, kernel_initializer="orthogonal",
+                                           trainable=False, name="head")
+        else:
+            self.head = keras.layers.Dense(num_classes, name="head")
         self.head.build((None, self.feature_dim))
         self.mixer = AdaptiveMix(alpha=self.alpha, seed=seed, name="adaptive_mix")
         self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter",
@@ -184,7 +197,7 @@ class AdaptiveMixClassifier(keras.Model):
             kwargs.pop(key, None)
         kwargs.setdefault("jit_compile", False)
         super().compile(optimizer=optimizer, **kwargs)
-        names = ["loss", "ce", "accuracy"] + (["shrink"] if self.mode == "adaptivemix" else [])
+        names = ["loss", "ce", "accuracy"] + (["shrink"] if self.mode in ("adaptivemix", "official") else [])
         with self.distribute_strategy.scope():
             self.optimizer.build(self.trainable_variables)
             self.trackers = {n: keras.metrics.Mean(name=n) for n in names if n != "accuracy"}
@@ -219,19 +232,26 @@ class AdaptiveMixClassifier(keras.Model):
 
     # ------------------------------------------------------------------ forward
     def features(self, x, training=False):
-        """The feature vector ``f(x)`` (B, feature_dim), flattened if the feature is a map."""
-        return tf.reshape(self.extractor(x, training=training), [-1, self.feature_dim])
+        """The feature vector the head reads (B, feature_dim): ``f(x)``, flattened if the
+        feature is a map; L2-normalised (``e(x)``) in official mode."""
+        f = tf.reshape(self.extractor(x, training=training), [-1, self.feature_dim])
+        return tf.math.l2_normalize(f, axis=1) if self.mode == "official" else f
+
+    def logits(self, features):
+        """Logits (B, num_classes) of :meth:`features`: ``head(f)``, or ``|W e|`` in official mode."""
+        out = tf.cast(self.head(features), tf.float32)
+        return tf.abs(out) if self.mode == "official" else out
 
     def call(self, x, training=False):
-        """Logits ``head(f(x))`` (B, num_classes)."""
-        return tf.cast(self.head(self.features(x, training=training)), tf.float32)
+        """Logits ``head(f(x))`` (``|W e(x)|`` in official mode), (B, num_classes)."""
+        return self.logits(self.features(x, training=training))
 
     # ------------------------------------------------------------------ training
     def mix_draws(self, n):
         """The draws of the current step for a batch of ``n``: ``lam`` (scalar,
         Beta(alpha, alpha), one per global batch), ``perm`` (n,) and the unit
         normal noise ``eps`` (n, feature_dim) (``n = noise_std * eps``, times the
-        rms of ``z_mix`` for ``noise_scale="relative"``)."""
+        rms of ``z_mix`` for ``noise_scale="relative"``, see :meth:`target_noise`)."""
         k_lam, k_perm, k_noise = self.mix_keys
         lam = beta_inverse_cdf(tf.random.stateless_uniform([1], seed=self._seed(k_lam)), self.alpha)[0]
         perm = self.mixer.permutation(self.random_uniform(n, [], k_perm))
@@ -260,29 +280,40 @@ class AdaptiveMixClassifier(keras.Model):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         return tf.convert_to_tensor(x), self._labels(y)
 
+    def target_noise(self, z_mix, eps):
+        """The noise ``n`` added to the shrinkage target ``z_mix`` (None when ``noise_std`` is 0)."""
+        if self.noise_std == 0:
+            return None
+        noise = self.noise_std * eps
+        if self.noise_scale == "relative":  # a fraction of each sample's feature scale
+            z = tf.stop_gradient(tf.cast(z_mix, tf.float32))
+            noise = noise * tf.sqrt(tf.reduce_mean(tf.square(z), axis=1, keepdims=True))
+        return noise
+
     def loss_terms(self, x, y):
         """``(terms, clean_logits)`` of one training batch: ``terms`` holds
-        ``ce`` and, in adaptivemix mode, ``shrink`` (unweighted); ``clean_logits``
-        is None in mixup mode."""
+        ``ce`` and, in adaptivemix and official mode, ``shrink`` (unweighted);
+        ``clean_logits`` is None in mixup and official mode."""
         n = tf.shape(x)[0]
         lam, perm, eps = self.mix_draws(n) if self.mode != "plain" else (None, None, None)
         if self.mode == "mixup":
             x_mix = self.mixer.mix(x, lam, perm)
             return {"ce": mixup_cross_entropy(y, self(x_mix, training=True), lam, perm)}, None
         f = self.features(x, training=True)
-        logits = tf.cast(self.head(f), tf.float32)
+        if self.mode == "official":  # e = f / |f|: the mixed score s = |W z_mix| + |W e(x_mix)|, MSE shrinkage
+            e_mix = tf.cast(self.features(self.mixer.mix(x, lam, perm), training=True), tf.float32)
+            z_mix = self.mixer.mix(tf.cast(f, tf.float32), lam, perm)
+            noise = self.target_noise(z_mix, eps)
+            target = z_mix if noise is None else z_mix + noise
+            s = self.logits(z_mix) + self.logits(e_mix)
+            return {"ce": mixup_cross_entropy(y, s, lam, perm),
+                    "shrink": tf.reduce_mean(tf.square(e_mix - tf.stop_gradient(target)))}, None
+        logits = self.logits(f)
         terms = {"ce": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))}
         if self.mode == "adaptivemix":
-            x_mix = self.mixer.mix(x, lam, perm)
-            f_mix = self.features(x_mix, training=True)
+            f_mix = self.features(self.mixer.mix(x, lam, perm), training=True)
             z_mix = self.mixer.mix(f, lam, perm)
-            noise = None
-            if self.noise_std > 0:
-                noise = self.noise_std * eps
-                if self.noise_scale == "relative":  # a fraction of each sample's feature scale
-                    z = tf.stop_gradient(tf.cast(z_mix, tf.float32))
-                    noise = noise * tf.sqrt(tf.reduce_mean(tf.square(z), axis=1, keepdims=True))
-            terms["shrink"] = tf.reduce_mean(shrinkage_loss(f_mix, z_mix, noise))
+            terms["shrink"] = tf.reduce_mean(shrinkage_loss(f_mix, z_mix, self.target_noise(z_mix, eps)))
         return terms, logits
 
     def train_step(self, data):
