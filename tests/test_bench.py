@@ -68,11 +68,12 @@ def test_runner_trains_records_reuses_and_refuses(tmp_path):
 def test_cli_collects_a_real_run_into_the_pages(tmp_path, monkeypatch):
     from kgan.bench import suites
 
-    monkeypatch.setitem(suites.SUITES, "tiny", _suite())
+    one = Suite("tiny", "one entry", entries=(Entry("grid25_mixup"),), seeds=1, steps=40, metrics=("modes", "hq"))
+    monkeypatch.setitem(suites.SUITES, "tiny", one)
     monkeypatch.chdir(tmp_path)
-    assert main(["tiny", "--jobs", "1", "--seeds", "1"]) == 0  # trains 3 tiny runs
+    assert main(["tiny", "--jobs", "1", "--seeds", "1"]) == 0  # trains 1 tiny run
     page = (tmp_path / "docs" / "bench" / "tiny_1seeds.md").read_text()
-    assert "3/3 runs" not in page and "| `grid25_mixup` | 1/1 |" in page
+    assert "| `grid25_mixup` | 1/1 |" in page and "Not finished" not in page
     # --collect-only trains nothing and writes the same table
     assert main(["tiny", "--collect-only", "--seeds", "1"]) == 0
     assert "| `grid25_mixup` | 1/1 |" in (tmp_path / "docs" / "bench" / "tiny_1seeds.md").read_text()

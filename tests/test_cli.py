@@ -32,27 +32,37 @@ def test_list_shows_the_table_rows_and_the_recipe_files():
     assert "fashion_mnist_acgan" in out and "grid25_acgan" not in out  # conditional: labelled images only
 
 
-def test_set_is_checked_against_the_rows_options_before_training(tmp_path):
+def test_set_is_checked_against_the_rows_options_before_training(tmp_path, capsys):
+    from kgan.cli import main  # in process: the checks run before TensorFlow does anything
+
     cases = [("dlr=1e-3", "unknown option 'dlr'. Did you mean 'd_lr'?"),
              ("d_lr=-1", "d_lr=-1.0 is not valid: expected a value > 0.0"),
              ("init=ortho", "init='ortho' is not valid: expected one of ['glorot', 'orthogonal']"),
              ("g_hidden=1.5", "g_hidden=1.5 is not valid: expected a whole number")]
     for setting, message in cases:
-        proc = kgan("train", "grid25_gan", "--set", setting, "--logdir", str(tmp_path / "x"), check=False)
-        assert proc.returncode == 2 and message in proc.stderr, (setting, proc.stderr[-500:])
-    proc = kgan("train", "fashion_mnist_acgan", "--set", "classify_fakes=Flase", check=False)
-    assert proc.returncode == 2 and "classify_fakes='Flase' is not valid: expected true or false" in proc.stderr
+        assert main(["train", "grid25_gan", "--set", setting, "--logdir", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.startswith("error: "), (setting, err[-500:])
+    assert main(["train", "fashion_mnist_acgan", "--set", "classify_fakes=Flase",
+                 "--logdir", str(tmp_path / "x")]) == 2
+    assert "classify_fakes='Flase' is not valid: expected true or false" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # nothing was written
-    help_text = kgan("train", "grid25_mdgan", "--help").stdout
+    with pytest.raises(SystemExit):
+        main(["train", "grid25_mdgan", "--help"])
+    help_text = capsys.readouterr().out
     assert "lambda1 (float, default 0.2" in help_text and "d_lr (float, default 0.001" in help_text
 
 
-def test_unknown_recipe_and_bad_flags_are_clear_errors():
-    proc = kgan("train", "grid26_gan", check=False)
-    assert proc.returncode == 2 and "Unknown recipe 'grid26_gan'" in proc.stderr and "grid25_gan" in proc.stderr
-    proc = kgan("train", "grid25_gan", "--batch-size", "0", check=False)
-    assert proc.returncode == 2 and "batch_size" in proc.stderr and "received batch_size=0" in proc.stderr
-    proc = kgan("frobnicate", check=False)
+def test_unknown_recipe_and_bad_flags_are_clear_errors(capsys):
+    from kgan.cli import main
+
+    assert main(["train", "grid26_gan"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown recipe 'grid26_gan'" in err and "grid25_gan" in err
+    assert main(["train", "grid25_gan", "--batch-size", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "batch_size" in err and "received batch_size=0" in err
+    proc = kgan("frobnicate", check=False)  # the real entry point's exit status
     assert proc.returncode == 2 and "unknown command" in proc.stderr
 
 

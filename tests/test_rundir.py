@@ -42,19 +42,24 @@ def backup_epoch(logdir):
     return json.loads(meta.read_text())["epoch"] if meta.exists() else -1
 
 
-def test_finished_run_is_kept_unless_overwrite(tmp_path):
+def test_finished_run_is_kept_unless_overwrite(tmp_path, capsys):
+    from kgan.cli import main  # in process: no second process is involved here
+
     logdir = tmp_path / "run"
     flags = ["--steps", "40", "--steps-per-epoch", "20", "--logdir", str(logdir), "--no-samples"]
-    kgan("train", "grid25_gan", *flags)
+    assert main(["train", "grid25_gan", *flags]) == 0
     report = json.loads((logdir / "report.json").read_text())
     assert report["steps"] == 40 and not (logdir / "backup").exists() and not (logdir / ".lock").exists()
     mtime = (logdir / "model.keras").stat().st_mtime
-    proc = kgan("train", "grid25_gan", *flags, check=False)
-    assert proc.returncode == 2 and "holds a finished run" in proc.stderr and "--overwrite" in proc.stderr
+    capsys.readouterr()
+    assert main(["train", "grid25_gan", *flags]) == 2
+    err = capsys.readouterr().err
+    assert "holds a finished run" in err and "--overwrite" in err
     assert (logdir / "model.keras").stat().st_mtime == mtime  # untouched
-    proc = kgan("train", "grid25_gan", *flags[:-3], "--steps", "60", "--steps-per-epoch", "20",
-                "--logdir", str(logdir), "--no-samples", "--overwrite")
-    assert "--overwrite: removed the previous run's model.keras, report.json" in proc.stdout + proc.stderr
+    assert main(["train", "grid25_gan", "--steps", "60", "--steps-per-epoch", "20", "--logdir", str(logdir),
+                 "--no-samples", "--overwrite"]) == 0
+    out = capsys.readouterr()
+    assert "--overwrite: removed the previous run's model.keras, report.json" in out.out + out.err
     assert json.loads((logdir / "report.json").read_text())["steps"] == 60
 
 
