@@ -43,6 +43,9 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=None, help="override the suites' seed count")
     p.add_argument("--steps", type=int, default=None, help="override the suites' budget (a different run "
                    "identity: such runs never mix with the default budget's)")
+    p.add_argument("--only", default=None, metavar="ROWS",
+                   help="comma-separated rows (or entry labels) of the suites to train, in this order; the "
+                        "pages still show every finished run of the suite")
     p.add_argument("--replace-mismatched", action="store_true",
                    help="retrain runs whose record has other settings (default: refuse)")
     p.add_argument("--records", default=os.path.join("benchmarks", "runs"))
@@ -84,7 +87,9 @@ def main(argv=None):
             if args.collect_only:
                 results = {j.key: r for j in jobs if (r := runner.load(j)) is not None}
             else:
-                results = runner.run(jobs)
+                results = runner.run(_only(jobs, args.only, name, p))
+                results.update({j.key: r for j in jobs
+                                if j.key not in results and (r := runner.load(j)) is not None})
         except MismatchError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -108,6 +113,22 @@ def main(argv=None):
         _write(out, pages.results_page(sections, this))
         print(f"wrote {out}")
     return status
+
+
+def _only(jobs, only, suite, parser):
+    """The jobs of the rows named in ``--only`` (rows or entry labels), in the order named."""
+    if not only:
+        return jobs
+    wanted = [w.strip() for w in only.split(",") if w.strip()]
+    known = {j.entry.row for j in jobs} | {j.entry.label for j in jobs}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        parser.error(f"--only {only!r}: {unknown} not in suite {suite!r}; its entries: "
+                     f"{', '.join(sorted(known))}")
+    picked = []
+    for w in wanted:
+        picked += [j for j in jobs if w in (j.entry.row, j.entry.label) and j not in picked]
+    return picked
 
 
 def _write(path, text):
