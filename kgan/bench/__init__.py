@@ -125,9 +125,10 @@ def _only(jobs, only, suite, parser):
     if unknown:
         parser.error(f"--only {only!r}: {unknown} not in suite {suite!r}; its entries: "
                      f"{', '.join(sorted(known))}")
+    labels = {j.entry.label for j in jobs}
     picked = []
-    for w in wanted:
-        picked += [j for j in jobs if w in (j.entry.row, j.entry.label) and j not in picked]
+    for w in wanted:  # a label names one entry; a row that is no entry's label names all its variants
+        picked += [j for j in jobs if (j.entry.label if w in labels else j.entry.row) == w and j not in picked]
     return picked
 
 
