@@ -13,7 +13,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "callbacks", "cli", "data", "layers", "losses", "metrics", "models", "nets",
+    "callbacks", "cli", "data", "layers", "losses", "metrics", "models", "nets", "plots",
     "run", "tuning", "utils",
 )
 

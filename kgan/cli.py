@@ -50,10 +50,10 @@ def cmd_sample(argv):
     parser.add_argument("--out", default="samples.png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", default=None, help="comma-separated class labels (conditional models)")
-    parser.add_argument("--dataset", default=None, help="ring8/grid25: draw the true modes too")
+    parser.add_argument("--dataset", default=None, help="a 2D set (ring8, grid25, grid49, grid100): draw the true modes too")
     parser.add_argument("--no-ema", action="store_true")
     args = parser.parse_args(argv)
-    from kgan.callbacks.core import save_samples_png
+    from kgan.plots import save_samples_png
     from kgan.utils import check_positive_int
 
     check_positive_int("n", args.n)

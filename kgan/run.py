@@ -225,7 +225,7 @@ class RunConfig:
 
     def _check_replicas(self, n):
         """A global batch must split evenly over the replicas; several steps per execution fail
-        under a multi-replica strategy in Keras 3 (keras-team/keras#19246), so they fall back to 1."""
+        under a multi-replica strategy in Keras 3 (a Keras limitation, measured here), so they fall back to 1."""
         if n <= 1:
             return
         if self.batch_size % n:
@@ -233,8 +233,8 @@ class RunConfig:
                              f"--strategy {self.strategy_name}: use a multiple of {n} (it is the global batch).")
         if self.steps_per_execution > 1:
             print(f"note: --steps-per-execution {self.steps_per_execution} runs as 1 under --strategy "
-                  f"{self.strategy_name} with {n} replicas (several steps per execution fail there in Keras 3: "
-                  "keras-team/keras#19246).", file=sys.stderr, flush=True)
+                  f"{self.strategy_name} with {n} replicas (several steps per execution fail there in "
+                  "Keras 3).", file=sys.stderr, flush=True)
             self.steps_per_execution = 1
 
     @property

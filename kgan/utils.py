@@ -36,6 +36,13 @@ def check_probability(name, value):
     return v
 
 
+def check_bool(name, value):
+    """Return ``value`` if it is a bool, else raise TypeError naming the argument."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be True or False; received {name}={value!r}.")
+    return value
+
+
 def check_choice(name, value, choices):
     """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
     if value not in choices:

@@ -157,3 +157,32 @@ def test_mirrored_step_equals_single_device_step(compile_kw):
     assert len(single) == len(mirrored)
     for a, b in zip(single, mirrored):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_shared_model_helpers():
+    from kgan.models.gan import (deserialize_nested, discriminator_outputs, input_shapes, unwrap_loss_scale,
+                                 wrap_loss_scale)
+
+    D = kgan.nets.mlp_discriminator()
+    assert sorted(discriminator_outputs(D)) == ["features", "logit", "pooled"]
+    x = keras.Input((2,))
+    assert discriminator_outputs(keras.Model(x, keras.layers.Dense(1)(x))).shape == (None, 1)
+
+    class Sub(keras.Model):
+        def call(self, x):
+            return x
+
+    assert discriminator_outputs(Sub()) is None
+    assert input_shapes(D) == [(None, 2)]
+
+    opt = keras.optimizers.Adam(1e-3)
+    assert wrap_loss_scale(opt) is opt and unwrap_loss_scale(opt) is opt
+    keras.mixed_precision.set_dtype_policy("mixed_float16")  # the conftest fixture resets it
+    wrapped = wrap_loss_scale(opt)
+    assert isinstance(wrapped, keras.optimizers.LossScaleOptimizer) and unwrap_loss_scale(wrapped) is opt
+    assert wrap_loss_scale(wrapped) is wrapped
+
+    config = {"opt": keras.saving.serialize_keras_object(opt), "n": 3, "plain": {"a": 1}, "loss": "hinge"}
+    out = deserialize_nested(config)
+    assert isinstance(out["opt"], keras.optimizers.Adam) and out["n"] == 3 and out["plain"] == {"a": 1}
+    assert out["loss"] == "hinge" and isinstance(config["opt"], dict)  # the input is not modified

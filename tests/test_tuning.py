@@ -15,7 +15,7 @@ from kgan import tuning
 from kgan.tuning import Param, MethodSpec
 
 
-def test_registry_lists_the_base_gan_and_every_landed_method():
+def test_registry_lists_the_base_gan_and_every_method():
     from kgan.run import list_recipes
 
     recipes = list_recipes()
@@ -23,7 +23,7 @@ def test_registry_lists_the_base_gan_and_every_landed_method():
     assert "gan" in avail
     for name in avail:
         spec = tuning.get_method(name)
-        assert spec.model_class() is not None
+        assert spec.model_class().__name__ == spec.model
         names = [p.name for p in spec.params]
         assert {"d_lr", "g_lr", "d_steps"} <= set(names), name
         for dataset, entry in spec.recipes.items():  # every recipe a method names exists
@@ -76,6 +76,9 @@ def test_param_validation_and_declaration():
     assert Param("k", "int", 1, 5).declare(hp, default=9) == 5  # clipped into the range
     with pytest.raises(ValueError, match="already registered"):
         tuning.register_method(MethodSpec("gan", "GAN"))
+    with pytest.raises(ValueError, match="kgan.models has no class 'NoSuchGAN'"):
+        tuning.register_method(MethodSpec("nosuch", "NoSuchGAN"))
+    assert "nosuch" not in tuning.METHODS
 
 
 def test_objectives_and_tuners():

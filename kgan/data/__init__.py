@@ -8,13 +8,13 @@ Public API::
     load_arrays(name, split="train", data_dir=None, n=None, seed=0) -> (x, y) numpy
     info(name, data_dir=None) -> DatasetInfo(name, kind, shape, num_classes, num_modes, size)
     NAMES                       built-in names
-    mode_means(name)            (means (K, 2), sigma) of "ring8" / "grid25"
+    mode_means(name)            (means (K, 2), sigma) of a 2D set
     stack_labels(y3) / unstack_labels(y)   stacked-label codec 100a + 10b + c
     Resize(size, crop=None)     resize/crop spec for ``load(..., resize=...)``
     clear_cache()               drop arrays cached in memory
 
 Values: images float32 NHWC in [-1, 1]; 2D points float32 (N, 2); labels int32.
-Datasets: ``ring8``, ``grid25`` (2D mixtures, infinite), ``digits`` (sklearn
+Datasets: ``ring8``, ``grid25``, ``grid49``, ``grid100`` (2D mixtures, infinite), ``digits`` (sklearn
 8x8), ``fashion_mnist`` (offline IDX files, tfds fallback), ``mnist`` (tfds:
 internet on first use), ``stacked_digits``, ``stacked_fashion_mnist``,
 ``stacked_mnist`` (1000 modes, infinite), ``"folder:PATH"`` /

@@ -2,7 +2,7 @@
 
 Name resolution, in order:
 
-1. built-in names (``NAMES``): ``ring8``, ``grid25`` (2D), ``digits``,
+1. built-in names (``NAMES``): ``ring8``, ``grid25``, ``grid49``, ``grid100`` (2D), ``digits``,
    ``fashion_mnist``, ``mnist`` (through tfds), ``stacked_digits``,
    ``stacked_fashion_mnist``, ``stacked_mnist``;
 2. ``"folder:/path/to/images"``, or ``"image_folder"`` with ``data_dir=path``;

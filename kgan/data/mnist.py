@@ -37,7 +37,7 @@ def uint8_arrays(split, data_dir=None):
     from kgan.data import tfds_source
 
     how_to_get = ("MNIST (also the base set of 'stacked_mnist') is read through tensorflow_datasets. "
-                  + tfds_source._how_to_prepare(NAME, data_dir))
+                  + tfds_source.how_to_prepare(NAME, data_dir))
     x, y = tfds_source.uint8_arrays(NAME, split, data_dir, resize=None, how_to_get=how_to_get)
     if x.shape[1:] != SHAPE or y is None:
         raise ValueError(

@@ -64,7 +64,7 @@ def builder(name, data_dir=None):
     return tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
 
 
-def _how_to_prepare(name, data_dir):
+def how_to_prepare(name, data_dir):
     """The hint on how to get an unprepared tfds dataset."""
     where = data_dir or "DIR"
     return (
@@ -76,7 +76,7 @@ def _how_to_prepare(name, data_dir):
 
 def _prepare(b, name, data_dir, how_to_get=None):
     """Download and prepare ``b`` when online, else raise a FileNotFoundError saying how to get it."""
-    hint = how_to_get or _how_to_prepare(name, data_dir)
+    hint = how_to_get or how_to_prepare(name, data_dir)
     location = data_dir or "the default tfds data dir ($TFDS_DATA_DIR or ~/tensorflow_datasets)"
     if not is_online():
         raise FileNotFoundError(

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kgan.utils import check_non_negative, check_positive_int
+from kgan.utils import check_bool, check_non_negative, check_positive_int
 
 __all__ = ["ConditionalBatchNormalization", "ClassEmbedding", "HypersphereProjection"]
 
@@ -202,10 +202,7 @@ class ClassEmbedding(keras.layers.Layer):
         self.num_classes = check_positive_int("num_classes", num_classes)
         self.dim = check_positive_int("dim", dim)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
-        if not isinstance(spectral_norm, bool):
-            raise TypeError(
-                f"`spectral_norm` must be True or False; received spectral_norm={spectral_norm!r}.")
-        self.spectral_norm = spectral_norm
+        self.spectral_norm = check_bool("spectral_norm", spectral_norm)
         self.power_iterations = check_positive_int("power_iterations", power_iterations)
 
     def build(self, input_shape):

@@ -28,7 +28,7 @@ what makes a ``MirroredStrategy`` step equal a single-device step.
 
 Images are (B, H, W, C); rank-3 (B, L, C) sequences and rank-2 (B, F) vectors
 are accepted too: CutMix/SRMix then cut an interval of the L (or F) axis --
-kgan's extension, used by the 2D (grid25/ring8) recipes, where a "region" of a
+kgan's extension, used on the 2D sets, where a "region" of a
 2-vector is one coordinate (see docs/mixing.md, limitations).
 """
 import math
@@ -41,7 +41,9 @@ from kgan.utils import check_positive_int
 __all__ = ["Mixup", "CutMix", "SRMix", "AdaptiveMix", "mixing_layer", "MIXING_METHODS"]
 
 
-def _check_alpha(alpha):
+def check_alpha(alpha):
+    """Return ``alpha`` as float if it is a finite number > 0 (the Beta(alpha, alpha)
+    parameter of the mixing ratio), else raise ValueError."""
     try:
         a = float(alpha)
     except (TypeError, ValueError):
@@ -52,7 +54,9 @@ def _check_alpha(alpha):
     return a
 
 
-def _check_sigma(sigma):
+def check_sigma(sigma):
+    """Return ``sigma`` as float if it is a finite number > 0 (SRMix's region size,
+    a fraction of the image side), else raise ValueError."""
     try:
         s = float(sigma)
     except (TypeError, ValueError):
@@ -98,7 +102,7 @@ def beta_inverse_cdf(u, alpha, iterations=40):
     return 0.5 * (lo + hi)
 
 
-def _spatial_axes(rank):
+def spatial_axes(rank):
     """Axes the region masks live on: H, W for images, L for sequences, F for vectors."""
     return {4: (1, 2), 3: (1,), 2: (1,)}[rank]
 
@@ -132,7 +136,7 @@ class _RealFakeMix(keras.layers.Layer):
 
     def __init__(self, alpha=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.built = True  # no weights to build (an unbuilt sublayer would make fit() call the model)
@@ -153,7 +157,7 @@ class _RealFakeMix(keras.layers.Layer):
             lam0 = self.sample_lam0(n)
         lam0 = tf.reshape(tf.cast(lam0, tf.float32), [-1])
         if self.needs_center and center is None:
-            k = len(_spatial_axes(real.shape.rank))
+            k = len(spatial_axes(real.shape.rank))
             center = keras.random.uniform((n, k), seed=self.seed_generator)
         mask = self.real_mask(real, lam0, center)  # float32 in [0, 1]
         axes = list(range(1, mask.shape.rank))
@@ -199,7 +203,7 @@ def box_mask(x, lam0, center):
     the returned ``lam`` is computed from the mask.
     """
     rank = x.shape.rank
-    axes = _spatial_axes(rank)
+    axes = spatial_axes(rank)
     k = len(axes)
     shape = tf.shape(x)
     # the mask is built in float32 whatever the compute dtype (mixed precision autocasts inputs)
@@ -241,7 +245,7 @@ def gaussian_blur_mask(mask, sigmas):
     rank = mask.shape.rank
     squeeze = rank == 2
     m = mask[..., tf.newaxis] if squeeze else mask
-    axes = _spatial_axes(m.shape.rank)
+    axes = spatial_axes(m.shape.rank)
     for axis, sigma in zip(axes, sigmas):
         size = m.shape[axis]
         taps = gaussian_kernel_1d(sigma, size)
@@ -303,13 +307,13 @@ class SRMix(_RealFakeMix):
 
     def __init__(self, alpha=1.0, sigma=0.1, seed=None, **kwargs):
         super().__init__(alpha=alpha, seed=seed, **kwargs)
-        self.sigma = _check_sigma(sigma)
+        self.sigma = check_sigma(sigma)
 
     def sigmas(self, x):
-        return [self.sigma * int(x.shape[a]) for a in _spatial_axes(x.shape.rank)]
+        return [self.sigma * int(x.shape[a]) for a in spatial_axes(x.shape.rank)]
 
     def real_mask(self, x, lam0, center):
-        for a in _spatial_axes(x.shape.rank):
+        for a in spatial_axes(x.shape.rank):
             if x.shape[a] is None:
                 raise ValueError(f"SRMix needs static spatial sizes; received shape {tuple(x.shape)}.")
         box = box_mask(x, lam0, center)
@@ -361,7 +365,7 @@ class AdaptiveMix(keras.layers.Layer):
 
     def __init__(self, alpha=1.0, group_size=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         if group_size is not None:
             check_positive_int("group_size", group_size)
         self.group_size = group_size

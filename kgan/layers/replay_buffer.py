@@ -31,7 +31,7 @@ only the last ``size`` codes are kept.
 import keras
 import tensorflow as tf
 
-from kgan.utils import check_positive_int
+from kgan.utils import check_bool, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -63,9 +63,7 @@ class ReplayBuffer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.size = check_positive_int("size", size)
         self.code_dim = check_positive_int("code_dim", code_dim)
-        if not isinstance(gather, bool):
-            raise TypeError(f"`gather` must be True or False; received gather={gather!r}.")
-        self.gather = gather
+        self.gather = check_bool("gather", gather)
         self.values = self.add_weight(shape=(self.size, self.code_dim), initializer="zeros",
                                       dtype="float32", trainable=False, name="values",
                                       aggregation="only_first_replica")

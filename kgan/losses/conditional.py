@@ -16,7 +16,7 @@ replica count once (``GAN.scaled``).
 import keras
 import tensorflow as tf
 
-from kgan.utils import check_choice
+from kgan.utils import check_bool, check_choice
 
 __all__ = ["D2DCE", "ClassifierCrossEntropy", "D2DCE_VARIANTS"]
 
@@ -137,9 +137,7 @@ class D2DCE(keras.losses.Loss):
             raise ValueError(f"`temperature` must be a finite number > 0; received temperature={temperature!r}.")
         self.temperature = temperature
         self.variant = check_choice("variant", variant, D2DCE_VARIANTS)
-        if not isinstance(gather, bool):
-            raise TypeError(f"`gather` must be True or False; received gather={gather!r}.")
-        self.gather = gather
+        self.gather = check_bool("gather", gather)
 
     @property
     def m_n(self):

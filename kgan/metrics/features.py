@@ -186,7 +186,8 @@ _SPECS = {
     "digits": {"min_accuracy": 0.97, "epochs": 30, "batch_size": 32, "lr": 2e-3},
     "mnist": {"min_accuracy": 0.98, "epochs": 6, "batch_size": 128, "lr": 2e-3},
 }
-_STACKED = {"stacked_fashion_mnist": "fashion_mnist", "stacked_digits": "digits",
+#: The base set of each stacked set (its three channels are independent draws of it).
+STACKED_BASE = {"stacked_fashion_mnist": "fashion_mnist", "stacked_digits": "digits",
             "stacked_mnist": "mnist"}
 
 
@@ -262,11 +263,11 @@ class DomainClassifier:
         single-channel classifier (one per channel, mode label 100a + 10b + c).
         ``cache`` overrides the cache directory; ``retrain=True`` ignores a cached model.
         """
-        if name in _STACKED:
-            return StackedDomainClassifier(cls.for_dataset(_STACKED[name], cache=cache, verbose=verbose,
+        if name in STACKED_BASE:
+            return StackedDomainClassifier(cls.for_dataset(STACKED_BASE[name], cache=cache, verbose=verbose,
                                                            retrain=retrain), name)
         if name not in _SPECS:
-            raise ValueError(f"`name` must be one of {sorted(list(_SPECS) + list(_STACKED))}; received name={name!r}.")
+            raise ValueError(f"`name` must be one of {sorted(list(_SPECS) + list(STACKED_BASE))}; received name={name!r}.")
         directory = os.path.join(os.path.abspath(os.path.expanduser(cache)) if cache else cache_dir(), "classifiers")
         meta_path = os.path.join(directory, f"{name}.v{_CLASSIFIER_VERSION}.json")
         if not retrain:

@@ -40,7 +40,7 @@ def _resolve_modes(dataset, means, sigma):
             raise ValueError("`sigma` is required when `means` is given; received sigma=None.")
         return means, float(sigma)
     if dataset is None:
-        raise ValueError("Pass `dataset` ('ring8' or 'grid25') or explicit `means` and `sigma`; received neither.")
+        raise ValueError("Pass `dataset` (a 2D set: 'ring8', 'grid25', 'grid49', 'grid100') or explicit `means` and `sigma`; received neither.")
     from kgan.data import mode_means  # the one definition of the 2D mixtures
 
     m, s = mode_means(dataset)
@@ -59,9 +59,10 @@ def mode_coverage(samples, dataset=None, *, means=None, sigma=None, threshold=3.
 
     Args:
         samples: (N, 2) array of generated points (2,500 in the protocol).
-        dataset: "ring8" (8 modes on the unit circle at angles 2*pi*k/8,
-            sigma 0.01) or "grid25" ({-4,-2,0,2,4}^2, sigma 0.05); the means
-            and sigma come from ``kgan.data.mode_means(dataset)``.
+        dataset: a 2D set (``kgan.data.synthetic.NAMES``): "ring8" (8 modes on
+            the unit circle at angles 2*pi*k/8, sigma 0.01), "grid25"
+            ({-4,-2,0,2,4}^2, sigma 0.05), "grid49" or "grid100"; the means and
+            sigma come from ``kgan.data.mode_means(dataset)``.
         means, sigma: explicit mixture instead of ``dataset``.
         threshold: HQ radius in units of sigma (default 3).
 

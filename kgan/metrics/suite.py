@@ -52,7 +52,7 @@ def _data():
 
 
 def dataset_kind(dataset):
-    """``"2d"`` or ``"image"`` (from ``kgan.data.info``; ring8/grid25 are known without it)."""
+    """``"2d"`` or ``"image"`` (from ``kgan.data.info``; the 2D sets, ``kgan.data.synthetic.NAMES``, are known without it)."""
     from kgan.data.synthetic import NAMES as TWO_D_SETS
 
     if dataset in TWO_D_SETS:
@@ -84,15 +84,15 @@ def train_label_marginal(dataset):
     marginal over the 1000 modes is the outer product of the base set's
     marginal with itself three times (index ``100 a + 10 b + c``).
     """
-    from kgan.metrics.features import _STACKED
+    from kgan.metrics.features import STACKED_BASE
 
-    base = _STACKED.get(dataset, dataset)
+    base = STACKED_BASE.get(dataset, dataset)
     _, y = load_real(base, "train")
     if y is None:
         raise ValueError(f"'mode_score' needs labelled training data; {base!r} has no labels.")
     h = np.bincount(np.asarray(y).astype(np.int64)).astype(np.float64)
     h /= h.sum()
-    if dataset in _STACKED:
+    if dataset in STACKED_BASE:
         h = np.einsum("a,b,c->abc", h, h, h).reshape(-1)
     return h
 
@@ -106,7 +106,7 @@ class Evaluator:
             "prdc"), "mode_score", "modes", "kl" (= "reverse_kl"), "hq" (2D only),
             "i_variance", "class_acc" (conditional samples), "distinguishable_classes" (Che et al.'s
             "missing modes"; adds "distinguishable_score", the mean per-class score).
-        dataset: a ``kgan.data`` name. For 2D sets ("ring8", "grid25") "modes",
+        dataset: a ``kgan.data`` name. For 2D sets (``kgan.data.synthetic.NAMES``) "modes",
             "hq" and "reverse_kl" come from ``mode_coverage`` and feature metrics
             use the raw 2D points as features.
         extractor: "domain" (default for images: ``DomainClassifier.for_dataset``),

@@ -13,9 +13,9 @@ import math
 import keras
 import tensorflow as tf
 
-from kgan.layers.mixing import AdaptiveMix, _check_alpha, beta_inverse_cdf
+from kgan.layers.mixing import AdaptiveMix, check_alpha, beta_inverse_cdf
 from kgan.losses.mixing import shrinkage_loss
-from kgan.models.gan import GAN
+from kgan.models.gan import GAN, unwrap_loss_scale
 from kgan.utils import check_choice, check_non_negative, check_positive_int
 
 __all__ = ["AdaptiveMixClassifier", "small_cnn", "mixup_cross_entropy", "MODES"]
@@ -150,7 +150,7 @@ class AdaptiveMixClassifier(keras.Model):
         if num_classes < 2:
             raise ValueError(f"`num_classes` must be >= 2; received num_classes={num_classes}.")
         self.mode = check_choice("mode", mode, MODES)
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         self.noise_std = check_non_negative("noise_std", noise_std)
         self.noise_scale = check_choice("noise_scale", noise_scale, ("absolute", "relative"))
         self.shrink_weight = check_non_negative("shrink_weight", shrink_weight)
@@ -210,10 +210,7 @@ class AdaptiveMixClassifier(keras.Model):
     def get_compile_config(self):
         if getattr(self, "optimizer", None) is None:
             return None
-        opt = self.optimizer
-        if isinstance(opt, keras.optimizers.LossScaleOptimizer):
-            opt = opt.inner_optimizer
-        return {"optimizer": keras.saving.serialize_keras_object(opt)}
+        return {"optimizer": keras.saving.serialize_keras_object(unwrap_loss_scale(self.optimizer))}
 
     def compile_from_config(self, config):
         self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))

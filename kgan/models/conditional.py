@@ -46,22 +46,10 @@ import keras
 import tensorflow as tf
 
 from kgan.losses.conditional import D2DCE, D2DCE_VARIANTS, ClassifierCrossEntropy
-from kgan.models.gan import GAN
-from kgan.utils import check_non_negative
+from kgan.models.gan import GAN, discriminator_outputs
+from kgan.utils import check_bool, check_non_negative
 
 __all__ = ["ACGAN", "ProjGAN", "ReACGAN"]
-
-
-def _output_keys(discriminator):
-    """The keys of the discriminator's output dict, ``{"logit"}`` for a single
-    tensor, or None when it cannot be known without calling it (subclassed model)."""
-    try:
-        out = discriminator.output
-    except (AttributeError, ValueError):
-        return None
-    if isinstance(out, dict):
-        return set(out)
-    return {"logit"}
 
 
 def _find_head(discriminator):
@@ -121,12 +109,11 @@ class _AuxiliaryGAN(_ConditionalChecks, GAN):
                  track_grad_norm=True, **kwargs):
         super().__init__(generator, discriminator, num_classes=num_classes, **kwargs)
         self.cond_lambda = check_non_negative("cond_lambda", cond_lambda)
-        for name, value in (("classify_fakes", classify_fakes), ("track_grad_norm", track_grad_norm)):
-            if not isinstance(value, bool):
-                raise TypeError(f"`{name}` must be True or False; received {name}={value!r}.")
-        self.classify_fakes = classify_fakes
-        self.track_grad_norm = track_grad_norm
-        keys = _output_keys(discriminator)
+        self.classify_fakes = check_bool("classify_fakes", classify_fakes)
+        self.track_grad_norm = check_bool("track_grad_norm", track_grad_norm)
+        # the output names ({"logit"} for a single tensor); None: unknown until D is called
+        out = discriminator_outputs(discriminator)
+        keys = None if out is None else set(out) if isinstance(out, dict) else {"logit"}
         if keys is not None:
             missing = [k for k in self.required_outputs if k not in keys]
             if missing:

@@ -47,8 +47,50 @@ NONFINITE_DATA = ("kgan: a batch of real data holds NaN or infinite values: the 
                   "not the training; check how it is loaded and scaled")
 
 
-def _input_shapes(model):
+def input_shapes(model):
+    """The shapes of ``model``'s inputs, batch dimension included: ``[(None, ...), ...]``."""
     return [tuple(t.shape) for t in model.inputs]
+
+
+def discriminator_outputs(discriminator):
+    """The discriminator's symbolic outputs, known without calling it: a dict of
+    named ``KerasTensor``s (the kgan.nets discriminators), a single ``KerasTensor``,
+    or None when they are only known once it is called (a subclassed model)."""
+    try:
+        return discriminator.output
+    except (AttributeError, ValueError):
+        return None
+
+
+def deserialize_nested(config, keys=()):
+    """A copy of ``config`` whose serialised Keras objects are objects again: the
+    values of ``keys`` always, then every other value that is a serialised object
+    (a dict with ``"class_name"`` and ``"config"``), as ``from_config`` and
+    ``compile_from_config`` need."""
+    config = dict(config)
+    for key in keys:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    for key, value in list(config.items()):
+        if isinstance(value, dict) and "class_name" in value and "config" in value:
+            config[key] = keras.saving.deserialize_keras_object(value)
+    return config
+
+
+def wrap_loss_scale(optimizer):
+    """``optimizer`` in a ``LossScaleOptimizer`` when the global dtype policy is
+    ``mixed_float16`` (unless it is one already); else ``optimizer`` itself."""
+    if keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def unwrap_loss_scale(optimizer):
+    """The inner optimizer of a ``LossScaleOptimizer`` (what configs store, so a
+    model saved under ``mixed_float16`` loads under any policy); else ``optimizer``."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.inner_optimizer
+    return optimizer
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -107,8 +149,8 @@ class GAN(keras.Model):
                 f"generator={type(generator).__name__}, discriminator={type(discriminator).__name__}.")
         self.generator = generator
         self.discriminator = discriminator
-        g_inputs = _input_shapes(generator)
-        d_inputs = _input_shapes(discriminator)
+        g_inputs = input_shapes(generator)
+        d_inputs = input_shapes(discriminator)
         if num_classes is not None:
             check_positive_int("num_classes", num_classes)
             if num_classes < 2:
@@ -192,12 +234,7 @@ class GAN(keras.Model):
             raise ValueError(f"`d_steps` must be at most 255; received d_steps={d_steps}.")
         self.gp_weight = check_non_negative("gp_weight", gp_weight)
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
-        if keras.config.dtype_policy().name == "mixed_float16":
-            if not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
-                d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
-            if not isinstance(g_optimizer, keras.optimizers.LossScaleOptimizer):
-                g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.d_optimizer, self.g_optimizer = wrap_loss_scale(d_optimizer), wrap_loss_scale(g_optimizer)
         with self.distribute_strategy.scope():
             self.build_optimizers()
             d_names, g_names = self.loss_names()
@@ -205,8 +242,8 @@ class GAN(keras.Model):
         self._d_names, self._g_names = tuple(d_names), tuple(g_names)
 
     def build_optimizers(self):
-        """Create the optimizers' variables now (MirroredStrategy cannot create
-        slot variables lazily inside ``strategy.run``; keras-team/keras#19246)."""
+        """Create the optimizers' variables now (under MirroredStrategy, Keras 3
+        cannot create slot variables lazily inside ``strategy.run``)."""
         self.d_optimizer.build(self.d_variables)
         self.g_optimizer.build(self.g_variables)
 
@@ -236,10 +273,9 @@ class GAN(keras.Model):
     def get_compile_config(self):
         if self.d_optimizer is None:
             return None
-        unwrap = lambda o: o.inner_optimizer if isinstance(o, keras.optimizers.LossScaleOptimizer) else o
         return {
-            "d_optimizer": keras.saving.serialize_keras_object(unwrap(self.d_optimizer)),
-            "g_optimizer": keras.saving.serialize_keras_object(unwrap(self.g_optimizer)),
+            "d_optimizer": keras.saving.serialize_keras_object(unwrap_loss_scale(self.d_optimizer)),
+            "g_optimizer": keras.saving.serialize_keras_object(unwrap_loss_scale(self.g_optimizer)),
             "loss": keras.saving.serialize_keras_object(self.loss_fn),
             "d_steps": self.d_steps,
             "gp_weight": self.gp_weight,
@@ -252,13 +288,7 @@ class GAN(keras.Model):
         return {}
 
     def compile_from_config(self, config):
-        config = dict(config)
-        for key in ("d_optimizer", "g_optimizer", "loss"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        for key, value in list(config.items()):
-            if isinstance(value, dict) and "class_name" in value and "config" in value:
-                config[key] = keras.saving.deserialize_keras_object(value)
-        self.compile(**config)
+        self.compile(**deserialize_nested(config, keys=("d_optimizer", "g_optimizer", "loss")))
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -278,11 +308,7 @@ class GAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key, value in list(config.items()):
-            if isinstance(value, dict) and "class_name" in value and "config" in value:
-                config[key] = keras.saving.deserialize_keras_object(value)
-        return cls(**config)
+        return cls(**deserialize_nested(config))
 
     # ------------------------------------------------------------------ sampling
     def call(self, inputs, training=False):

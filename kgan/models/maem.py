@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from kgan.layers.replay_buffer import ReplayBuffer
 from kgan.losses.maem import DIsoMap, DLLE, MaF, ManifoldEntropy, reparameterize
-from kgan.models.gan import GAN
-from kgan.utils import check_positive_int
+from kgan.models.gan import GAN, discriminator_outputs
+from kgan.utils import check_bool, check_positive_int
 
 
 #: The paper's ablation (Table 4): which regularisers each row switches on.
@@ -59,10 +59,7 @@ def _mean(loss, y_true, y_pred):
 
 def _code_width(discriminator, code_key):
     """Static width of the discriminator's ``code_key`` output."""
-    try:
-        out = discriminator.output
-    except (AttributeError, ValueError):
-        out = None
+    out = discriminator_outputs(discriminator)
     if out is None:
         spec_in = [keras.KerasTensor(tuple(t.shape), dtype=t.dtype) for t in discriminator.inputs]
         out = discriminator.compute_output_spec(spec_in[0] if len(spec_in) == 1 else spec_in)
@@ -157,11 +154,8 @@ class MaEMGAN(GAN):
             raise ValueError("MaEMGAN is unconditional; received num_classes="
                              f"{self.num_classes}. Build G and D without num_classes.")
         self.code_key = str(code_key)
-        for name, value in (("reparameterize", reparameterize), ("entropy_on_real", entropy_on_real)):
-            if not isinstance(value, bool):
-                raise TypeError(f"`{name}` must be True or False; received {name}={value!r}.")
-        self.reparameterize = reparameterize
-        self.entropy_on_real = entropy_on_real
+        self.reparameterize = check_bool("reparameterize", reparameterize)
+        self.entropy_on_real = check_bool("entropy_on_real", entropy_on_real)
         self.entropy = _as_regulariser("entropy", entropy, ManifoldEntropy)
         self.dlle = _as_regulariser("dlle", dlle, DLLE)
         self.disomap = _as_regulariser("disomap", disomap, DIsoMap)

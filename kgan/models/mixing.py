@@ -19,11 +19,11 @@ methods through the MRO, penalties and DiffAugment (the base GAN's
 import keras
 import tensorflow as tf
 
-from kgan.layers.mixing import (AdaptiveMix, _check_alpha, _check_sigma, _spatial_axes, beta_inverse_cdf,
+from kgan.layers.mixing import (AdaptiveMix, check_alpha, check_sigma, spatial_axes, beta_inverse_cdf,
                                 mixing_layer, MIXING_METHODS)
 from kgan.losses.mixing import mixed_sample_loss, shrinkage_loss
-from kgan.models.gan import GAN
-from kgan.utils import check_choice, check_non_negative, check_probability
+from kgan.models.gan import GAN, discriminator_outputs
+from kgan.utils import check_bool, check_choice, check_non_negative, check_probability
 
 __all__ = ["MixGAN", "AdaptiveMixGAN"]
 
@@ -41,14 +41,6 @@ def _cached_fakes(model, parent_fake_images, batch, training):
 def _per_sample_beta(model, local_n, alpha, key):
     """Per-sample ``Beta(alpha, alpha)`` draws, replica-count invariant (global draw, local slice)."""
     return beta_inverse_cdf(model.random_uniform(local_n, [], key), alpha)
-
-
-def _discriminator_outputs(discriminator):
-    try:
-        out = discriminator.output
-    except (AttributeError, ValueError):
-        return None
-    return out if isinstance(out, dict) else None
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -96,9 +88,9 @@ class MixGAN(GAN):
         check_choice("method", method, MIXING_METHODS)
         self.method = method
         self.mix_prob = check_probability("mix_prob", mix_prob)
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         self.mix_weight = check_non_negative("mix_weight", mix_weight)
-        self.sigma = _check_sigma(sigma)  # checked for every method, so a config never holds a bad value
+        self.sigma = check_sigma(sigma)  # checked for every method, so a config never holds a bad value
         self.mixer = mixing_layer(method, alpha=self.alpha, sigma=self.sigma, seed=self.seed)
 
     def get_config(self):
@@ -130,7 +122,7 @@ class MixGAN(GAN):
         k_lam, k_center, k_mask = self.mix_keys
         x_fake = tf.stop_gradient(self.mixing_partners(batch))
         lam0 = _per_sample_beta(self, n, self.alpha, batch.key + k_lam)
-        center = self.random_uniform(n, [len(_spatial_axes(x.shape.rank))], batch.key + k_center)
+        center = self.random_uniform(n, [len(spatial_axes(x.shape.rank))], batch.key + k_center)
         x_mix, lam = self.mixer(x, x_fake, lam0=lam0, center=center)
         out = self.discriminate(x_mix, batch.y)
         mask = None
@@ -216,15 +208,14 @@ class AdaptiveMixGAN(GAN):
         super().__init__(generator, discriminator, **kwargs)
         check_choice("variant", variant, VARIANTS)
         self.variant = variant
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         self.noise_std = check_non_negative("noise_std", noise_std)
         self.noise_scale = check_choice("noise_scale", noise_scale, ("absolute", "relative"))
         self.shrink_weight = check_non_negative("shrink_weight", shrink_weight)
         if g_shrink is None:
             g_shrink = variant == "official"
-        if not isinstance(g_shrink, bool) or not isinstance(mix_fakes, bool):
-            raise TypeError(f"`g_shrink` and `mix_fakes` must be True/False (g_shrink may be None); "
-                            f"received g_shrink={g_shrink!r}, mix_fakes={mix_fakes!r}.")
+        check_bool("g_shrink", g_shrink)  # None was resolved above
+        check_bool("mix_fakes", mix_fakes)
         if variant == "official" and not mix_fakes:
             raise ValueError("variant='official' mixes reals and fakes (the code's adversarial logit is "
                              "computed on mixed fakes); received mix_fakes=False. Use variant='paper'.")
@@ -232,9 +223,9 @@ class AdaptiveMixGAN(GAN):
         self.mix_fakes = mix_fakes
         self.group_size = group_size
         self.head_name = head
-        outputs = _discriminator_outputs(discriminator)
-        if outputs is None or "features" not in outputs:
-            names = sorted(outputs) if outputs is not None else "a single tensor"
+        outputs = discriminator_outputs(discriminator)
+        if not isinstance(outputs, dict) or "features" not in outputs:
+            names = sorted(outputs) if isinstance(outputs, dict) else "a single tensor"
             raise ValueError(
                 "AdaptiveMixGAN needs a discriminator returning a dict with a 'features' output (the "
                 f"last block's output, before pooling); received a discriminator with outputs {names}. "

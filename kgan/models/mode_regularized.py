@@ -26,14 +26,10 @@ import tensorflow as tf
 
 from kgan import losses as kgan_losses
 from kgan.losses.mode_regularized import DISTANCES, GeometricRegularizer, ModeRegularizer, check_lambdas
-from kgan.models.gan import GAN, _input_shapes
+from kgan.models.gan import GAN, discriminator_outputs, input_shapes, unwrap_loss_scale, wrap_loss_scale
 from kgan.utils import check_choice, check_positive_int
 
 GEOMETRIC_SPACES = ("pixel", "features")
-
-
-def _unwrap(opt):
-    return opt.inner_optimizer if isinstance(opt, keras.optimizers.LossScaleOptimizer) else opt
 
 
 def _check_encoder(encoder, data_shape, latent_dim):
@@ -44,7 +40,7 @@ def _check_encoder(encoder, data_shape, latent_dim):
             "dcgan_encoder / resnet_encoder; received encoder=None.")
     if not isinstance(encoder, keras.Model):
         raise TypeError(f"`encoder` must be a keras.Model; received encoder={type(encoder).__name__}.")
-    in_shapes = _input_shapes(encoder)
+    in_shapes = input_shapes(encoder)
     if len(in_shapes) != 1 or tuple(in_shapes[0][1:]) != tuple(data_shape):
         raise ValueError(
             f"The encoder's input shape(s) {[s[1:] for s in in_shapes]} do not match the data shape "
@@ -60,9 +56,8 @@ def _check_encoder(encoder, data_shape, latent_dim):
 
 
 def _check_feature_key(discriminator, key, role):
-    try:
-        out = discriminator.output
-    except (AttributeError, ValueError):  # subclassed model: checked when first called
+    out = discriminator_outputs(discriminator)
+    if out is None:  # subclassed model: checked when first called
         return
     if not isinstance(out, dict) or key not in out:
         found = sorted(out) if isinstance(out, dict) else "a single tensor"
@@ -157,17 +152,14 @@ class RegularizedGAN(GAN):
     def _extra_optimizer(self, name, opt, template, others):
         """Validate an extra optimizer, or copy ``template``'s config when None."""
         if opt is None:
-            template = _unwrap(template)
+            template = unwrap_loss_scale(template)
             with self.distribute_strategy.scope():
                 opt = type(template).from_config(template.get_config())
         if not isinstance(opt, keras.optimizers.Optimizer):
             raise TypeError(f"`{name}` must be a keras optimizer instance; received {name}={opt!r}.")
         if any(opt is o for o in others):
             raise ValueError(f"`{name}` must be its own optimizer object, not one passed for another network.")
-        if keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
-                opt, keras.optimizers.LossScaleOptimizer):
-            opt = keras.optimizers.LossScaleOptimizer(opt)
-        return opt
+        return wrap_loss_scale(opt)
 
     def compile(self, d_optimizer, g_optimizer, e_optimizer=None, **kwargs):
         """Configure training (see :meth:`GAN.compile`).
@@ -195,7 +187,7 @@ class RegularizedGAN(GAN):
 
     def extra_compile_config(self):
         config = super().extra_compile_config()
-        config["e_optimizer"] = keras.saving.serialize_keras_object(_unwrap(self.e_optimizer))
+        config["e_optimizer"] = keras.saving.serialize_keras_object(unwrap_loss_scale(self.e_optimizer))
         return config
 
     @property
@@ -420,8 +412,8 @@ class MDGAN(RegularizedGAN):
             raise ValueError("`diffusion_discriminator` must be a different model from `discriminator` "
                              "(MDGAN trains two discriminators).")
         super().__init__(generator, discriminator, encoder, lambda1=lambda1, lambda2=lambda2, **kwargs)
-        d_in = _input_shapes(discriminator)
-        d2_in = _input_shapes(diffusion_discriminator)
+        d_in = input_shapes(discriminator)
+        d2_in = input_shapes(diffusion_discriminator)
         if [s[1:] for s in d2_in] != [s[1:] for s in d_in]:
             raise ValueError(
                 f"The diffusion discriminator's input shape(s) {[s[1:] for s in d2_in]} do not match "
@@ -451,7 +443,7 @@ class MDGAN(RegularizedGAN):
 
     def extra_compile_config(self):
         config = super().extra_compile_config()
-        config["d2_optimizer"] = keras.saving.serialize_keras_object(_unwrap(self.d2_optimizer))
+        config["d2_optimizer"] = keras.saving.serialize_keras_object(unwrap_loss_scale(self.d2_optimizer))
         return config
 
     @property

@@ -4,7 +4,7 @@ Every builder returns a functional ``keras.Model`` that saves to and loads
 from ``.keras`` (import ``kgan.nets`` or ``kgan.layers`` before
 ``keras.saving.load_model`` so the custom layers are registered).
 
-Conventions (docs/CONVENTIONS.md): generators take ``z`` or ``[z, y]``;
+Conventions (docs/CONTRIBUTING.md): generators take ``z`` or ``[z, y]``;
 discriminators take ``x`` or ``[x, y]`` and return a dict with ``"logit"``
 (B, 1), ``"features"`` (last block's output before pooling), ``"pooled"``
 (B, C) and the outputs of the requested heads; encoders map ``x`` to ``z``.

@@ -13,7 +13,7 @@ import keras
 from keras import ops
 
 from kgan.layers.conditional import ClassEmbedding, HypersphereProjection
-from kgan.utils import check_choice, check_positive_int
+from kgan.utils import check_bool, check_choice, check_positive_int  # noqa: F401  (check_bool re-exported)
 
 #: Discriminator heads and the outputs they add.
 HEADS = {
@@ -49,13 +49,6 @@ class GlobalSumPooling2D(keras.layers.Layer):
 
 
 # --------------------------------------------------------------------------- checks
-def check_bool(name, value):
-    """Return ``value`` if it is a bool, else raise TypeError naming the argument."""
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False; received {name}={value!r}.")
-    return value
-
-
 def check_size(size, sizes, builder):
     """Return ``size`` if it is an int in ``sizes``; else raise ValueError listing them."""
     if not isinstance(size, int) or isinstance(size, bool) or size not in sizes:

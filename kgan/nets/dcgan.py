@@ -29,11 +29,11 @@ size   s0      n    D features (H, W, C)
 """
 import keras
 
-from kgan.nets.common import (POOLINGS, assemble_discriminator, check_bool, check_heads,
+from kgan.nets.common import (POOLINGS, assemble_discriminator, check_heads,
                               check_num_classes, check_size, conv, dense, discriminator_head, f32,
                               inputs_for)
 from kgan.layers.conditional import ConditionalBatchNormalization
-from kgan.utils import check_choice, check_positive_int
+from kgan.utils import check_bool, check_choice, check_positive_int
 
 __all__ = ["dcgan_generator", "dcgan_discriminator", "dcgan_encoder", "DCGAN_SIZES"]
 

@@ -6,10 +6,10 @@ tanh -> 2; D: 2 -> FC128 tanh -> FC128 tanh -> 1.
 """
 import keras
 
-from kgan.nets.common import (assemble_discriminator, check_activation, check_bool, check_heads,
+from kgan.nets.common import (assemble_discriminator, check_activation, check_heads,
                               check_hidden, check_initializer, check_num_classes, dense,
                               discriminator_head, f32, inputs_for, make_initializer)
-from kgan.utils import check_positive_int
+from kgan.utils import check_bool, check_positive_int
 
 __all__ = ["mlp_generator", "mlp_discriminator", "mlp_encoder"]
 

@@ -26,9 +26,9 @@ pooling -> heads``. Weights start orthogonal (StudioGAN's ``"ortho"`` init).
 import keras
 
 from kgan.layers.conditional import ConditionalBatchNormalization
-from kgan.nets.common import (assemble_discriminator, check_bool, check_heads, check_num_classes,
+from kgan.nets.common import (assemble_discriminator, check_heads, check_num_classes,
                               check_size, conv, dense, discriminator_head, f32, inputs_for)
-from kgan.utils import check_choice, check_positive_int
+from kgan.utils import check_bool, check_choice, check_positive_int
 
 __all__ = ["resnet_generator", "resnet_discriminator", "resnet_encoder", "RESNET_SIZES"]
 

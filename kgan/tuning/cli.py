@@ -73,13 +73,11 @@ def _parse_fixed(items):
 
 
 def list_methods():
-    from kgan.tuning.registry import METHODS, available_methods
+    from kgan.tuning.registry import METHODS
 
-    avail = set(available_methods())
     lines = []
     for name, spec in METHODS.items():
-        state = "" if name in avail else "   (not in this kgan yet)"
-        lines.append(f"{name}: kgan.models.{spec.model}{state}  {spec.description}")
+        lines.append(f"{name}: kgan.models.{spec.model}  {spec.description}")
         for p in spec.params:
             rng = (f"[{p.low}, {p.high}]{' log' if p.log else ''}" if p.kind in ("float", "int")
                    else list(p.values) if p.kind == "choice" else "bool")

@@ -1,12 +1,10 @@
 """Search spaces of the methods beyond the base GAN.
 
 A method's base model on a dataset is the experiment table's row
-``<dataset>_<method>`` (``kgan.experiments``) when it exists. Each entry is
-registered whether or not its class exists; ``available_methods()``
-lists only those whose class is importable from ``kgan.models``. Ranges are
+``<dataset>_<method>`` (``kgan.experiments``) when it exists. Ranges are
 centred on the papers' values (docs/mixing.md, maem.md, mode_regularized.md,
-conditional.md) and wide enough to
-include "off" (weight 0) where a weight switches a regulariser.
+conditional.md) and wide enough to include "off" (weight 0) where a weight
+switches a regulariser.
 """
 from kgan.tuning.registry import (COMMON_PARAMS, MethodSpec, Param, default_optimizers, dataset_info,
                                   register_method)

@@ -1,18 +1,16 @@
-"""Which kgan methods can be tuned and benchmarked, and how each is built.
+"""Which kgan methods can be tuned, and how each is built.
 
 A :class:`MethodSpec` names a model class in ``kgan.models``, the discriminator
 heads and extra networks it needs, the recipes that configure it on a dataset,
 and its search space: a tuple of :class:`Param` (learning rates, D steps and
 each regulariser's weight). :data:`METHODS` maps a method name to its spec;
-:func:`register_method` adds one, so a new method becomes tunable
-(``kgan tune METHOD``) and benchmarked (``kgan bench``) with one call::
+:func:`register_method` adds one (its class must already be in ``kgan.models``),
+so a new method becomes tunable by name (``kgan tune METHOD``) with one call
+(``kgan bench`` runs rows of :mod:`kgan.experiments`, not these specs)::
 
     kgan.tuning.register_method(kgan.tuning.MethodSpec(
         "mygan", model="MyGAN",
         params=kgan.tuning.COMMON_PARAMS + (Param("my_weight", "float", 0.0, 5.0),)))
-
-A spec whose class is not (yet) in ``kgan.models`` is listed by
-:func:`available_methods` only once the class exists.
 
 How a trial's model is made (:func:`build_model`):
 
@@ -150,9 +148,13 @@ class MethodSpec:
     description: str = ""
 
     def model_class(self):
-        """The class in ``kgan.models``, or None when it has not landed."""
+        """The class ``kgan.models.<model>``."""
         models = importlib.import_module("kgan.models")
-        return getattr(models, self.model, None)
+        cls = getattr(models, self.model, None)
+        if cls is None:
+            raise ValueError(f"Method {self.name!r}: kgan.models has no class {self.model!r}; `model` must "
+                             "name a model class in kgan.models.")
+        return cls
 
     def param(self, name):
         for p in self.params:
@@ -174,26 +176,22 @@ def register_method(spec, replace=False):
     names = [p.name for p in spec.params]
     if len(set(names)) != len(names):
         raise ValueError(f"Method {spec.name!r} declares a parameter twice: {names}.")
+    spec.model_class()  # the class must exist
     METHODS[spec.name] = spec
     return spec
 
 
 def available_methods():
-    """Names of registered methods whose model class exists in ``kgan.models``."""
-    return [n for n, s in METHODS.items() if s.model_class() is not None]
+    """Names of the registered methods, in registration order."""
+    return list(METHODS)
 
 
 def get_method(name):
     """The :class:`MethodSpec` called ``name`` (case-insensitive), with a clear error."""
     key = str(name).lower()
     if key not in METHODS:
-        raise ValueError(f"Unknown method {name!r}. Registered methods: {sorted(METHODS)} "
-                         f"(available now: {available_methods()}).")
-    spec = METHODS[key]
-    if spec.model_class() is None:
-        raise ValueError(f"Method {name!r} needs kgan.models.{spec.model}, which is not in this "
-                         f"installation of kgan. Available methods: {available_methods()}.")
-    return spec
+        raise ValueError(f"Unknown method {name!r}. Registered methods: {sorted(METHODS)}.")
+    return METHODS[key]
 
 
 def spec_for_model(model):
@@ -318,13 +316,15 @@ def build_base(spec, dataset, seed=0, compile_kwargs=None, recipe=None):
 
 def current_values(model, spec):
     """The base model's value of every parameter of ``spec`` (None if unknown)."""
+    from kgan.models.gan import unwrap_loss_scale
+
     out = {}
     comp = model.get_compile_config() or {}
     init = model.get_config()
     for p in spec.params:
         if p.target in ("d_lr", "g_lr"):
             opt = model.d_optimizer if p.target == "d_lr" else model.g_optimizer
-            opt = getattr(opt, "inner_optimizer", opt)
+            opt = unwrap_loss_scale(opt)
             try:
                 out[p.name] = float(opt.learning_rate.numpy())
             except Exception:  # a schedule
@@ -375,7 +375,7 @@ def apply_values(model, spec, values, compile_kwargs=None):
     compile values and learning rates re-compile it. Must run inside the
     model's strategy scope.
     """
-    import keras
+    from kgan.models.gan import deserialize_nested
 
     values = dict(values)
     unknown = set(values) - {p.name for p in spec.params}
@@ -402,11 +402,7 @@ def apply_values(model, spec, values, compile_kwargs=None):
         for key, v in init_over.items():
             _set_path(config, key, v, "get_config", model)
         model = type(model).from_config(config)
-    for key in ("d_optimizer", "g_optimizer", "loss"):
-        comp[key] = keras.saving.deserialize_keras_object(comp[key])
-    for key, value in list(comp.items()):
-        if isinstance(value, dict) and "class_name" in value and "config" in value:
-            comp[key] = keras.saving.deserialize_keras_object(value)
+    comp = deserialize_nested(comp, keys=("d_optimizer", "g_optimizer", "loss"))
     model.compile(**comp, **(compile_kwargs or {}))
     return model
 
