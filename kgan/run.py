@@ -420,6 +420,20 @@ def _backup_epoch(logdir):
 
 
 def _run(module, cfg):
+    import tensorflow as tf
+
+    try:
+        return _run_strategy(module, cfg)
+    except tf.errors.InvalidArgumentError as e:  # a streamed image folder's corrupt file names no file
+        from kgan.data.folder import explain_decode_error
+
+        message = explain_decode_error(e)
+        if message is None:
+            raise
+        raise ValueError(f"{message} Rerun the same command to resume from the last epoch's backup.") from None
+
+
+def _run_strategy(module, cfg):
     if cfg.strategy_name != "multiworker":
         return module.main(cfg)
     import tensorflow as tf

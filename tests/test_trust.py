@@ -3,6 +3,7 @@ caught, labels that are not class ids, foreign or broken model files, a full dis
 MirroredStrategy with several steps per execution or an uneven batch."""
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -131,6 +132,30 @@ def test_corrupt_image_in_a_folder_is_named(tmp_path):
     (tmp_path / "img3.png").write_bytes(data[: len(data) // 2])  # passes the header check, fails to decode
     with pytest.raises(ValueError, match=r"1 of 6 images .* cannot be decoded .*img3\.png' \(Invalid PNG data"):
         kgan.data.load(f"folder:{tmp_path}", 2)
+
+
+def test_corrupt_image_in_a_streamed_folder_is_named_when_training_hits_it(tmp_path, monkeypatch, capsys):
+    # folders too large for memory are decoded during training, where TF's error names no file
+    from PIL import Image
+
+    from kgan.data import _common
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(6):
+        noise = np.random.default_rng(i).integers(0, 256, (16, 16, 3), dtype="uint8")
+        Image.fromarray(noise).save(images / f"img{i}.png")
+    data = (images / "img4.png").read_bytes()
+    (images / "img4.png").write_bytes(data[: len(data) // 2])
+    monkeypatch.setattr(_common, "MEMORY_LIMIT_BYTES", 0)  # the streaming path, as for a large folder
+    recipe = tmp_path / "stream_folder.py"
+    recipe.write_text('"""stream_folder"""\nimport kgan\n\nDEFAULTS = {}\n\n\ndef main(cfg):\n'
+                      f'    for _ in kgan.data.load("folder:{images}", 2, shuffle=False).take(6):\n'
+                      '        pass\n')
+    assert main(["train", str(recipe), "--logdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"^error: 1 of 6 images .* cannot be decoded .*img4\.png' \(Invalid PNG data", err), err
+    assert "resume" in err and "Traceback" not in err
 
 
 def test_mirrored_with_steps_per_execution_runs_and_an_uneven_batch_is_refused(tmp_path):

@@ -186,6 +186,22 @@ def _bad_files(files, decode):
     return bad
 
 
+#: Folders served by the streaming pipeline in this process, keyed by (real path, resize): their files
+#: are decoded during training, so a corrupt one surfaces there (see :func:`explain_decode_error`).
+_STREAMING = {}
+
+
+def explain_decode_error(error):
+    """For a decode failure raised while training on a streamed folder (a TF ``InvalidArgumentError``
+    whose message does not name the file), the message naming every undecodable file of the
+    folders streamed in this process; None when none of them holds one. Decodes each file once, so it
+    runs only after a failure."""
+    for (_, resize), folder in list(_STREAMING.items()):
+        if _bad_files(folder.files, folder.decode_fn(resize)):
+            return f"{folder._bad_files_message(resize)} (decoding failed during training: {_first_line(error)})"
+    return None
+
+
 def _open(name, root):
     """Scan ``root`` (files, labels, headers)."""
     return _Folder(name, root)
@@ -213,6 +229,7 @@ def load(name, root, batch_size, split, shuffle, seed, labels, resize, drop_rema
             with_labels=with_labels, repeat=repeat, drop_remainder=drop_remainder,
             prefetch=prefetch)
 
+    _STREAMING[(os.path.realpath(folder.root), resize)] = folder
     n = len(folder.files)
     files = tf.constant(folder.files)
     ys = tf.constant(folder.labels) if with_labels else None
