@@ -145,7 +145,9 @@ class Runner:
 
     # -------------------------------------------------------------- running
     def command(self, job):
-        return "kgan " + shlex.join(job.argv(os.path.join(self.logs, job.relpath())))
+        """The command that reproduces the run, from a checkout (the default log folder, whatever
+        ``logs`` this runner writes to, so records name no path of the machine that ran them)."""
+        return "kgan " + shlex.join(job.argv(os.path.join("tensorboard_logs", "bench", job.relpath())))
 
     def _adopt(self, job):
         """A finished run in the job's folder whose record was never written (the runner was stopped
