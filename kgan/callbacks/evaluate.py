@@ -23,7 +23,9 @@ class Evaluate(keras.callbacks.Callback):
     keras-tuner objectives see them and ``History`` records them: put
     ``Evaluate`` *before* those callbacks in the list, since callbacks run in
     order on one logs dict) and, with ``logdir``, to TensorBoard as scalars on
-    the callback's own writer (``logdir/eval``, step = epoch). On epochs that
+    the callback's own writer (``logdir/eval``, step = epoch), tagged with the
+    feature extractor for the values that depend on it (``fid/domain``,
+    ``fid/inception_tf``, ...; the description holds the extractor's label). On epochs that
     are not evaluated the names are absent from ``logs`` (a checkpoint that
     monitors them skips those epochs).
 
@@ -40,8 +42,12 @@ class Evaluate(keras.callbacks.Callback):
         every: evaluate after epochs ``every, 2*every, ...`` (1-based; default 1).
         n_samples: generated samples per evaluation (default 5000; use 2,500
             for the 2D protocol and 26,000 for stacked mode counting).
-        extractor: "domain" (default), "inception" or an extractor object.
+        extractor: "domain" (default), "inception" (keras' ImageNet InceptionV3),
+            "inception_tf" (the 2015 TF-Inception graph of published FIDs; pass
+            ``graph=PATH`` or set ``KGAN_INCEPTION_GRAPH``) or an extractor object.
         weights: InceptionV3 weights ("imagenet" or a path) for extractor="inception".
+        **evaluator_kwargs: more ``kgan.metrics.suite.Evaluator`` arguments
+            (``graph``, ``resize``, ``ref_stats``, ``k_pr``, ``kid_subsets``, ...).
         n_real: real reference samples (default 10,000, capped by the split).
         real_split: reference split (default "test").
         prefix: prepended to every name in logs/TensorBoard (e.g. "val_").
@@ -129,8 +135,10 @@ class Evaluate(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(os.path.join(os.fspath(self.logdir), "eval"))
         with self._writer.as_default():
-            for k, v in results.items():
-                tf.summary.scalar(k, v, step=epoch)
+            for k, v in results.items():  # "fid/inception_tf": curves of two feature spaces never share a chart
+                name = k[len(self.prefix):] if self.prefix and k.startswith(self.prefix) else k
+                tf.summary.scalar(self.prefix + self.evaluator.tag(name), v, step=epoch,
+                                  description=f"features: {self.evaluator.label}")
         self._writer.flush()
 
     def on_train_end(self, logs=None):

@@ -1,7 +1,8 @@
 """Evaluation metrics for GANs (user guide: docs/metrics.md).
 
 Metric functions take numpy arrays and are pure numpy/scipy. Feature
-extractors (``InceptionFeatures``, ``DomainClassifier``) and ``missing_modes``
+extractors (``StandardInception``: the 2015 TF-Inception graph of published
+FIDs; ``InceptionFeatures``: keras' ImageNet InceptionV3; ``DomainClassifier``) and ``missing_modes``
 need Keras; they are imported on first use, so ``import kgan.metrics`` stays cheap.
 
 | function | metric |
@@ -35,6 +36,8 @@ _LAZY = {
     "DomainClassifier": "kgan.metrics.features",
     "StackedDomainClassifier": "kgan.metrics.features",
     "get_extractor": "kgan.metrics.features",
+    "StandardInception": "kgan.metrics.inception_tf",
+    **dict.fromkeys(["save_stats", "load_stats", "dataset_stats", "compute_stats"], "kgan.metrics.stats"),
     "missing_modes": "kgan.metrics.missing",
     "distinguishable_classes": "kgan.metrics.missing",
     **dict.fromkeys(["msp_score", "energy_score", "feature_distance_score", "ood_metrics"], "kgan.metrics.ood"),

@@ -14,7 +14,9 @@ def build_parser():
         prog="kgan eval",
         description="Evaluate a saved kgan model: generate samples and compute metrics against a dataset.")
     p.add_argument("model", help="path of a saved model (.keras) with a generate() method")
-    p.add_argument("--dataset", required=True, help="kgan.data name the model was trained on (e.g. fashion_mnist)")
+    p.add_argument("--dataset", default=None,
+                   help="kgan.data name the model was trained on (e.g. fashion_mnist); may be left out with "
+                        "--ref-stats when only fid/is are asked")
     p.add_argument("--metrics", default=None,
                    help="comma-separated: fid,kid,is,pr (precision,recall),dc (density,coverage),"
                         "mode_score,modes,kl,hq,i_variance,class_acc,distinguishable_classes "
@@ -22,9 +24,22 @@ def build_parser():
     p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     p.add_argument("--n-real", type=int, default=10000, help="real reference samples (default 10000, capped by the split)")
     p.add_argument("--real-split", default="test", help="split of the reference samples (default test)")
-    p.add_argument("--extractor", choices=("domain", "inception"), default="domain",
-                   help="feature extractor: the kgan domain classifier (default) or keras InceptionV3")
+    p.add_argument("--extractor", choices=("domain", "inception", "inception_tf"), default=None,
+                   help="feature extractor: the kgan domain classifier (default), keras' ImageNet InceptionV3 "
+                        "('inception', not comparable with papers) or the 2015 TF-Inception graph of published "
+                        "FIDs ('inception_tf'; default when --ref-stats or --inception-graph is given)")
     p.add_argument("--weights", default=None, help="InceptionV3 weights file (with --extractor inception)")
+    p.add_argument("--inception-graph", default=None,
+                   help="classify_image_graph_def.pb from inception-2015-12-05.tgz (or its folder, a SavedModel "
+                        "of it, or 'tfhub'); default $KGAN_INCEPTION_GRAPH (with --extractor inception_tf)")
+    p.add_argument("--resize", choices=("graph", "clean"), default="graph",
+                   help="inception_tf resizing: the graph's own bilinear resize (TTUR, default) or clean-fid's "
+                        "PIL bicubic ('clean')")
+    p.add_argument("--ref-stats", default=None,
+                   help="FID against these statistics: a .npz with mu and sigma (TTUR's files, e.g. "
+                        "fid_stats_cifar10_train.npz, or --save-ref-stats output)")
+    p.add_argument("--save-ref-stats", default=None,
+                   help="also write the real-data statistics used for fid to this .npz (TTUR's format)")
     p.add_argument("--batch-size", type=int, default=500, help="generation batch size")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--no-ema", action="store_true", help="sample from the raw generator, not the EMA copy")
@@ -76,18 +91,39 @@ def main(argv=None):
 
         if args.n <= 0:
             raise ValueError(f"`--n` must be a positive integer; received {args.n}.")
+        if args.extractor is None:
+            args.extractor = "inception_tf" if (args.ref_stats or args.inception_graph) else "domain"
         if args.weights is not None and args.extractor != "inception":
             raise ValueError("`--weights` applies to --extractor inception only.")
+        if args.inception_graph is not None and args.extractor != "inception_tf":
+            raise ValueError(f"`--inception-graph` applies to --extractor inception_tf; received --extractor "
+                             f"{args.extractor}.")
+        if args.dataset is None and args.ref_stats is None:
+            raise ValueError("`--dataset` is required (the kgan.data name the model was trained on) unless "
+                             "--ref-stats gives the reference statistics.")
+        if args.save_ref_stats is not None and args.ref_stats is not None:
+            raise ValueError("`--save-ref-stats` writes the statistics of real data; with --ref-stats there are none.")
         if args.weights is not None and not os.path.isfile(args.weights):
             raise ValueError(f"`--weights` file {args.weights!r} does not exist.")
         model = load_model(args.model)
         evaluator = Evaluator(args.metrics, args.dataset, extractor=args.extractor, weights=args.weights,
                               n_real=args.n_real, real_split=args.real_split, seed=args.seed,
-                              verbose=0 if args.json else 1, progress=True)
+                              verbose=0 if args.json else 1, progress=True, graph=args.inception_graph,
+                              resize=args.resize, ref_stats=args.ref_stats,
+                              cache_stats=args.save_ref_stats is None)
+        if args.save_ref_stats is not None and "fid" not in evaluator.metrics:
+            raise ValueError("`--save-ref-stats` needs 'fid' among --metrics.")
         with tqdm(total=args.n, desc="generating", unit="img", file=sys.stderr) as bar:
             fake, labels = _generate(model, args.n, args.batch_size, args.seed, not args.no_ema)
             bar.update(args.n)
-        evaluator.reference()
+        ref = evaluator.reference()
+        if args.save_ref_stats is not None:
+            from kgan.metrics.stats import compute_stats, save_stats
+
+            mu, sigma = compute_stats(ref["features"])
+            save_stats(args.save_ref_stats, mu, sigma, extractor=evaluator.extractor_kind, label=evaluator.label,
+                       dataset=args.dataset, split=args.real_split, n=len(ref["features"]))
+            print(f"wrote the reference statistics to {args.save_ref_stats}", file=sys.stderr, flush=True)
         print(f"computing {', '.join(evaluator.metrics)} ...", file=sys.stderr, flush=True)
         results = evaluator.evaluate(fake, labels)
     except (ValueError, TypeError, RuntimeError, OSError) as err:
@@ -95,11 +131,17 @@ def main(argv=None):
         return 1
     if args.json:
         clean = {k: (v if math.isfinite(v) else None) for k, v in results.items()}
-        print(json.dumps({"model": args.model, "dataset": args.dataset, "n": args.n,
-                          "features": evaluator.label, "metrics": clean}, indent=2))
+        report = {"model": args.model, "dataset": args.dataset, "n": args.n,
+                  "features": evaluator.label, "extractor": evaluator.extractor_kind, "metrics": clean}
+        if args.ref_stats is not None:
+            report["ref_stats"] = args.ref_stats
+        print(json.dumps(report, indent=2))
     else:
-        print(format_table(results, [f"model:    {args.model}", f"dataset:  {args.dataset} "
-                                     f"({args.n} generated samples)", f"features: {evaluator.label}", ""]))
+        title = [f"model:     {args.model}", f"dataset:   {args.dataset} ({args.n} generated samples)",
+                 f"features:  {evaluator.label}", f"extractor: {evaluator.extractor_kind}"]
+        if args.ref_stats is not None:
+            title.append(f"reference: {args.ref_stats}")
+        print(format_table(results, title + [""], names=evaluator.describe))
     return 0
 
 

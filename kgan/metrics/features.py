@@ -1,9 +1,11 @@
-"""Swappable feature extractors for the metrics: keras InceptionV3 and per-dataset
-domain classifiers trained (once, then cached) by kgan.
+"""Swappable feature extractors for the metrics: keras InceptionV3, per-dataset
+domain classifiers trained (once, then cached) by kgan, and (``inception_tf``,
+kgan.metrics.inception_tf) the 2015 TF-Inception graph of published FIDs.
 
 Every extractor offers ``features(x)`` (N, D) float32, ``probs(x)`` (N, K)
-softmax outputs, ``features_and_probs(x)`` (one pass for both) and a ``label``
-string that says which network produced the numbers.
+softmax outputs, ``features_and_probs(x)`` (one pass for both), a ``label``
+string that says which network produced the numbers and a short ``kind``
+("domain", "inception_keras", "inception_tf") stored with every value.
 """
 import datetime
 import json
@@ -98,6 +100,7 @@ class InceptionFeatures:
         check_positive_int("batch_size", batch_size)
         self.batch_size = batch_size
         self.weights = weights
+        self.kind = "inception_keras"
         if weights is None:
             self.label = "keras-inception (random weights: for timing only, meaningless as a metric)"
         elif weights == "imagenet":
@@ -250,6 +253,7 @@ class DomainClassifier:
         self._infer = keras.Model(model.input, [model.get_layer("features").output, model.output])
         acc = "unknown accuracy" if test_accuracy is None else f"test accuracy {test_accuracy:.4f}"
         self.label = f"kgan domain classifier for {dataset} ({acc}; {os.path.basename(path or 'in memory')})"
+        self.kind = "domain"
         self.batch_size = 512
 
     # ---------------------------------------------------------------- construction
@@ -407,6 +411,7 @@ class StackedDomainClassifier:
         self.input_shape = base.input_shape[:2] + (self.channels,)
         self.test_accuracy = base.test_accuracy
         self.label = f"kgan stacked domain classifier for {dataset}: per channel, {base.label}"
+        self.kind = "domain"
 
     def _per_channel(self, x):
         x = _as_images("x", x, expect_hw=self.input_shape[:2], expect_c=self.channels)
@@ -445,10 +450,16 @@ class StackedDomainClassifier:
         return float(np.mean(self.predict_labels(x) == y))
 
 
-def get_extractor(kind, dataset=None, weights=None, verbose=1):
+#: extractor names accepted by ``get_extractor`` / ``Evaluator`` / ``kgan eval --extractor``
+EXTRACTOR_NAMES = ("domain", "inception", "inception_tf")
+
+
+def get_extractor(kind, dataset=None, weights=None, verbose=1, graph=None, resize="graph"):
     """``"domain"`` -> ``DomainClassifier.for_dataset(dataset)``;
-    ``"inception"`` -> ``InceptionFeatures(weights or "imagenet")``; an object with
-    ``features_and_probs`` is returned unchanged."""
+    ``"inception"`` -> ``InceptionFeatures(weights or "imagenet")`` (keras' ImageNet InceptionV3);
+    ``"inception_tf"`` -> ``StandardInception(graph, resize=resize)`` (the 2015 TF-Inception graph
+    of published FIDs; ``graph`` None reads ``KGAN_INCEPTION_GRAPH``);
+    an object with ``features_and_probs`` is returned unchanged."""
     if hasattr(kind, "features_and_probs"):
         return kind
     if kind == "domain":
@@ -457,4 +468,14 @@ def get_extractor(kind, dataset=None, weights=None, verbose=1):
         return DomainClassifier.for_dataset(dataset, verbose=verbose)
     if kind == "inception":
         return InceptionFeatures("imagenet" if weights is None else weights)
-    raise ValueError(f"`extractor` must be 'domain', 'inception' or an extractor object; received {kind!r}.")
+    if kind == "inception_tf":
+        from kgan.metrics.inception_tf import StandardInception
+
+        return StandardInception(graph, resize=resize)
+    raise ValueError(f"`extractor` must be one of {EXTRACTOR_NAMES} or an extractor object; received {kind!r}.")
+
+
+def extractor_kind(extractor):
+    """Short name of an extractor's feature space: "domain", "inception_keras", "inception_tf",
+    "inception_tf_clean", or the object's ``kind`` (class name when it has none)."""
+    return str(getattr(extractor, "kind", type(extractor).__name__))

@@ -22,6 +22,8 @@ TWO_D_METRICS = ("modes", "hq", "kl", "reverse_kl", "fid", "kid", "precision", "
 TWO_D_DEFAULT = ("modes", "hq", "reverse_kl")
 _NEED_FEATURES = {"fid", "kid", "precision", "recall", "density", "coverage"}
 _NEED_PROBS = {"is", "mode_score", "modes", "kl", "reverse_kl", "i_variance", "class_acc"}
+#: values that depend on the feature extractor: reports name the extractor with each of them
+EXTRACTOR_DEPENDENT = _NEED_FEATURES | _NEED_PROBS | {"kid_std", "is_std"}
 
 
 def parse_metrics(metrics):
@@ -55,6 +57,8 @@ def dataset_kind(dataset):
     """``"2d"`` or ``"image"`` (from ``kgan.data.info``; the 2D sets, ``kgan.data.synthetic.NAMES``, are known without it)."""
     from kgan.data.synthetic import NAMES as TWO_D_SETS
 
+    if dataset is None:  # evaluation against reference statistics only
+        return "image"
     if dataset in TWO_D_SETS:
         return "2d"
     data = _data()
@@ -110,8 +114,22 @@ class Evaluator:
             "hq" and "reverse_kl" come from ``mode_coverage`` and feature metrics
             use the raw 2D points as features.
         extractor: "domain" (default for images: ``DomainClassifier.for_dataset``),
-            "inception" (``InceptionFeatures``; ``weights`` = "imagenet" or a
-            path), or an extractor object with ``features_and_probs(x)``.
+            "inception" (``InceptionFeatures``, keras' ImageNet InceptionV3;
+            ``weights`` = "imagenet" or a path), "inception_tf"
+            (``StandardInception``, the 2015 TF-Inception graph of published FIDs;
+            ``graph`` = its path, None for ``$KGAN_INCEPTION_GRAPH``; ``resize``
+            "graph" or "clean"), or an extractor object with ``features_and_probs(x)``.
+        ref_stats: FID against these reference statistics instead of real
+            samples' features: the path of a ``.npz`` with ``mu`` / ``sigma``
+            (TTUR's files, or ``kgan.metrics.save_stats``), or a dict with them.
+            Checked against the extractor (kind recorded in kgan files; a file
+            without one is TF-Inception ``pool_3``) and the feature width.
+            ``dataset`` may then be None when only "fid" / "is" are asked.
+        cache_stats: with ``extractor="inception_tf"`` and no ``ref_stats``,
+            the real side of "fid" is the statistics of ``n_real`` samples of
+            ``real_split``, computed once and cached on disk
+            (``kgan.metrics.stats.dataset_stats``) when FID is the only metric that
+            needs real features (default True).
         n_real: number of real reference samples (default 10,000, capped by the
             split's size).
         real_split: split of the reference samples (default "test": unseen by
@@ -123,7 +141,10 @@ class Evaluator:
 
     def __init__(self, metrics, dataset, *, extractor="domain", weights=None, n_real=10000,
                  real_split="test", k_pr=3, k_dc=5, kid_subsets=100, kid_subset_size=1000,
-                 seed=0, verbose=0, progress=False):
+                 seed=0, verbose=0, progress=False, graph=None, resize="graph", ref_stats=None,
+                 cache_stats=True):
+        from kgan.metrics.features import EXTRACTOR_NAMES
+
         self.dataset = dataset
         self.progress = progress
         self.kind = dataset_kind(dataset)
@@ -135,10 +156,22 @@ class Evaluator:
                 raise ValueError(
                     f"`metrics` entry {m!r} is not available for {self.kind} dataset {dataset!r}; "
                     f"choose from {sorted(set(allowed) | set(ALIASES))}.")
-        if not (extractor in ("domain", "inception") or hasattr(extractor, "features_and_probs")):
-            raise ValueError(f"`extractor` must be 'domain', 'inception' or an object with "
+        if not (extractor in EXTRACTOR_NAMES or hasattr(extractor, "features_and_probs")):
+            raise ValueError(f"`extractor` must be one of {EXTRACTOR_NAMES} or an object with "
                              f"features_and_probs(x); received extractor={extractor!r}.")
+        if ref_stats is not None and self.kind == "2d":
+            raise ValueError(f"`ref_stats` applies to image datasets; {dataset!r} is a 2D set.")
+        if dataset is None:
+            needs_data = [m for m in self.metrics if m not in ("fid", "is") or (m == "fid" and ref_stats is None)]
+            if needs_data:
+                raise ValueError(f"`dataset` is required for {needs_data} (only 'fid' with `ref_stats` and 'is' "
+                                 "need no real data); received dataset=None.")
+            if extractor == "domain":
+                raise ValueError("`dataset` is required by extractor='domain' (the classifier of that dataset); "
+                                 "received dataset=None. Use extractor='inception_tf' with `ref_stats`.")
         self.extractor_spec, self.weights = extractor, weights
+        self.graph, self.resize = graph, resize
+        self.ref_stats_spec, self.cache_stats = ref_stats, cache_stats
         self.n_real = check_positive_int("n_real", n_real)
         self.real_split = real_split
         self.k_pr, self.k_dc = check_positive_int("k_pr", k_pr), check_positive_int("k_dc", k_dc)
@@ -155,8 +188,27 @@ class Evaluator:
         if self._extractor is None and self.kind != "2d":
             from kgan.metrics.features import get_extractor
 
-            self._extractor = get_extractor(self.extractor_spec, self.dataset, self.weights, verbose=self.verbose)
+            self._extractor = get_extractor(self.extractor_spec, self.dataset, self.weights, verbose=self.verbose,
+                                            graph=self.graph, resize=self.resize)
         return self._extractor
+
+    @property
+    def extractor_kind(self):
+        """Short name of the feature space ("domain", "inception_keras", "inception_tf", ...; "raw2d" for 2D sets)."""
+        if self.kind == "2d":
+            return "raw2d"
+        from kgan.metrics.features import extractor_kind
+
+        return extractor_kind(self.extractor)
+
+    def tag(self, name):
+        """``name`` with the extractor appended (``"fid/inception_tf"``) for values that depend on it;
+        TensorBoard tags use it so that curves of two feature spaces are never drawn as one."""
+        return f"{name}/{self.extractor_kind}" if name in EXTRACTOR_DEPENDENT and self.kind != "2d" else name
+
+    def describe(self, name):
+        """``name`` with the extractor in brackets (``"fid [inception_tf]"``), for printed tables."""
+        return f"{name} [{self.extractor_kind}]" if name in EXTRACTOR_DEPENDENT and self.kind != "2d" else name
 
     @property
     def label(self):
@@ -186,17 +238,39 @@ class Evaluator:
     def needs(self, names):
         return any(m in names for m in self.metrics)
 
+    def _reference_stats(self):
+        """The FID reference statistics from ``ref_stats`` or the on-disk cache, or None (use real features)."""
+        from kgan.metrics import stats
+
+        kind = self.extractor_kind
+        if self.ref_stats_spec is not None:
+            spec = self.ref_stats_spec
+            if isinstance(spec, dict):
+                mu, sigma = stats._checked(np.asarray(spec["mu"], np.float64), np.asarray(spec["sigma"], np.float64),
+                                           "`ref_stats`")
+                return {"mu": mu, "sigma": sigma, "extractor": spec.get("extractor", kind), "path": None}
+            dim = getattr(self.extractor, "feature_dim", None)
+            return stats.load_stats(spec, expect_extractor=kind, expect_dim=dim)
+        if (self.cache_stats and kind.startswith("inception_tf")
+                and not self.needs(_NEED_FEATURES - {"fid"})):
+            return stats.dataset_stats(self.dataset, self.extractor, self.real_split, self.n_real, self.seed,
+                                       verbose=self.verbose)
+        return None
+
     def reference(self):
-        """Real-side cache: x, y, features, probs (computed once)."""
+        """Real-side cache: x, y, features, probs, FID statistics (computed once)."""
         if self._real is None:
-            need_x = self.needs(_NEED_FEATURES | {"distinguishable_classes"})
             ref = {}
+            if "fid" in self.metrics and self.kind != "2d":
+                ref["stats"] = self._reference_stats()
+            need_feats = self.needs(_NEED_FEATURES - {"fid"}) or ("fid" in self.metrics and ref.get("stats") is None)
+            need_x = need_feats or self.needs({"distinguishable_classes"})
             if need_x:
                 x, y = load_real(self.dataset, self.real_split, self.n_real, self.seed)
                 ref["x"], ref["y"] = np.asarray(x, np.float32), (None if y is None else np.asarray(y))
                 if self.kind == "2d":
                     ref["features"] = ref["x"].astype(np.float64)
-                elif self.needs(_NEED_FEATURES):
+                elif need_feats:
                     ref["features"], _ = self._extract(ref["x"], "real features")
             if "mode_score" in self.metrics:  # p*(y): label marginal of the training data
                 ref["p_star"] = train_label_marginal(self.dataset)
@@ -235,7 +309,15 @@ class Evaluator:
             if m in out:
                 continue
             if m == "fid":
-                out[m] = distance.frechet_distance(ref["features"], feats)
+                if ref.get("stats") is not None:
+                    st = ref["stats"]
+                    if feats.shape[1] != st["mu"].shape[0]:
+                        raise ValueError(f"The reference statistics are {st['mu'].shape[0]}-d; the extractor gives "
+                                         f"{feats.shape[1]}-d features.")
+                    mu, sigma = distance.gaussian_stats(feats, "generated features")
+                    out[m] = distance.frechet_distance_from_stats(st["mu"], st["sigma"], mu, sigma)
+                else:
+                    out[m] = distance.frechet_distance(ref["features"], feats)
             elif m == "kid":
                 size = min(self.kid_subset_size, len(feats), len(ref["features"]))
                 out["kid"], out["kid_std"] = distance.kid(ref["features"], feats, self.kid_subsets, size, self.seed)
@@ -272,13 +354,15 @@ class Evaluator:
         return {k: float(out[k]) for k in keys if k in out}
 
 
-def format_table(results, title_lines=()):
-    """Plain-text table of ``{name: value}`` for printing."""
-    width = max([len(k) for k in results] + [6])
+def format_table(results, title_lines=(), names=None):
+    """Plain-text table of ``{name: value}`` for printing; ``names`` maps a key to the
+    name printed (e.g. ``Evaluator.describe``: "fid [inception_tf]")."""
+    shown = {(names(k) if names else k): v for k, v in results.items()}
+    width = max([len(k) for k in shown] + [6])
     lines = list(title_lines)
     lines.append(f"{'metric':<{width}}  value")
     lines.append("-" * (width + 14))
-    for k, v in results.items():
+    for k, v in shown.items():
         lines.append(f"{k:<{width}}  {v:.6g}" if math.isfinite(v) else f"{k:<{width}}  {v}")
     return "\n".join(lines)
 
