@@ -325,3 +325,86 @@ def test_evaluate_in_keras_tuner_search(tmp_path):
     tuner.search(x, np.zeros(16), epochs=1, batch_size=8, verbose=0, callbacks=[cb])
     best = tuner.oracle.get_best_trials(1)[0]
     assert best.metrics.get_best_value("reverse_kl") < 0.05
+
+
+# ---------------------------------------------------------------- standard Inception (stand-in graph)
+def test_cli_inception_tf_ref_stats_end_to_end(tmp_path, capsys, monkeypatch):
+    """kgan eval with the TF-Inception extractor: --save-ref-stats writes TTUR's .npz, --ref-stats
+    reads it back (same FID), the graph comes from --inception-graph or KGAN_INCEPTION_GRAPH, and
+    every output names the extractor. The graph is tests/inception_standin.py's stand-in."""
+    import warnings
+
+    import inception_standin
+
+    from kgan.metrics.stats import load_stats
+
+    warnings.filterwarnings("ignore", "`.*` has .* samples for 2048 feature dimensions", UserWarning)
+    graph = inception_standin.write_graph(tmp_path / "classify_image_graph_def.pb")
+    model = TinyGenerator(mode="net")
+    model(np.zeros((1, 8), "float32"))
+    path = str(tmp_path / "tiny.keras")
+    model.save(path)
+    monkeypatch.setenv("KGAN_CACHE", str(tmp_path / "cache"))
+    stats_path = str(tmp_path / "digits_test.npz")
+    common = [path, "--metrics", "fid", "--n", "64", "--json"]
+    assert cli.main(common + ["--dataset", "digits", "--n-real", "80", "--extractor", "inception_tf",
+                              "--inception-graph", graph, "--save-ref-stats", stats_path]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["extractor"] == "inception_tf" and "TF-Inception 2015" in first["features"]
+    saved = load_stats(stats_path, expect_extractor="inception_tf", expect_dim=2048)
+    assert saved["n"] == "80" and saved["dataset"] == "digits"
+
+    monkeypatch.setenv("KGAN_INCEPTION_GRAPH", graph)  # the graph from the environment; no --dataset needed
+    assert cli.main(common[:2] + ["fid,is"] + common[3:] + ["--ref-stats", stats_path]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["metrics"]["fid"] == pytest.approx(first["metrics"]["fid"], rel=1e-9)
+    assert second["ref_stats"] == stats_path and second["extractor"] == "inception_tf"
+    assert 1.0 <= second["metrics"]["is"] <= 1008
+
+    # a TTUR file (mu, sigma only) is accepted as TF-Inception statistics; the table names the extractor
+    ttur = str(tmp_path / "fid_stats_ttur.npz")
+    np.savez_compressed(ttur, mu=saved["mu"], sigma=saved["sigma"])
+    assert cli.main([path, "--metrics", "fid", "--n", "64", "--ref-stats", ttur]) == 0
+    text = capsys.readouterr().out
+    assert "fid [inception_tf]" in text and "extractor: inception_tf" in text and "reference:" in text
+
+    # wrong files: a clear error naming the argument and the file
+    wrong = str(tmp_path / "wrong.npz")
+    np.savez(wrong, mu=saved["mu"][:10], sigma=saved["sigma"][:10, :10])
+    assert cli.main([path, "--metrics", "fid", "--n", "64", "--ref-stats", wrong]) == 1
+    assert "10-d statistics" in capsys.readouterr().err
+    assert cli.main([path, "--metrics", "fid", "--n", "64", "--ref-stats", str(tmp_path / "none.npz")]) == 1
+    assert "`ref_stats`=" in capsys.readouterr().err
+    assert cli.main([path, "--metrics", "fid,pr", "--n", "64", "--ref-stats", ttur]) == 1
+    assert "`dataset` is required" in capsys.readouterr().err
+    monkeypatch.delenv("KGAN_INCEPTION_GRAPH")
+    assert cli.main([path, "--metrics", "fid", "--n", "64", "--ref-stats", ttur]) == 1
+    assert "KGAN_INCEPTION_GRAPH is not set" in capsys.readouterr().err
+    # kgan stats of another feature space are refused
+    from kgan.metrics.stats import save_stats
+
+    dom = str(tmp_path / "domain.npz")
+    save_stats(dom, saved["mu"], saved["sigma"], extractor="domain")
+    assert cli.main([path, "--metrics", "fid", "--n", "64", "--ref-stats", dom, "--inception-graph", graph]) == 1
+    assert "meaningless" in capsys.readouterr().err
+
+
+def test_evaluate_callback_tags_name_the_extractor(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model = TinyGenerator(shape=(2,), mode="ring")
+    model(np.zeros((1, 8), "float32"))
+    cb = Evaluate(["modes", "fid"], "ring8", n_samples=300, logdir=str(tmp_path / "tb"), verbose=0)
+    _fit(model, [cb], 1)
+    acc = EventAccumulator(str(tmp_path / "tb" / "eval"))
+    acc.Reload()
+    assert {"modes", "fid"} <= set(acc.Tags()["tensors"])  # 2D: raw points, no extractor to name
+    assert cb.evaluator.tag("fid") == "fid" and cb.evaluator.extractor_kind == "raw2d"
+    from kgan.metrics.suite import Evaluator
+
+    ev = Evaluator(["fid", "is", "modes"], "digits")
+    assert ev.extractor_spec == "domain"
+    ev._extractor = type("X", (), {"kind": "inception_tf", "label": "x"})()
+    assert [ev.tag(m) for m in ("fid", "is", "kid_std")] == ["fid/inception_tf", "is/inception_tf",
+                                                              "kid_std/inception_tf"]
+    assert ev.describe("fid") == "fid [inception_tf]"

@@ -124,6 +124,13 @@ def test_fast_fd_matches_scipy_full_rank_and_rank_deficient(n_a, n_b):
             trace_sqrt_product(sa, sb, method="cholesky")
     with pytest.raises(ValueError, match="method"):
         trace_sqrt_product(sa, sb, method="sqrtm")
+    if min(n_a, n_b) <= d:  # the exact N x N route of a singular covariance, from the features
+        from kgan.metrics.distance import trace_sqrt_product_lowrank
+
+        small, other = (a, sb) if n_a <= n_b else (b, sa)
+        assert trace_sqrt_product_lowrank(small, other) == pytest.approx(eigh, rel=1e-6)
+        big = b if small is a else a
+        assert M.frechet_distance_to_stats(small, big.mean(0), other) == pytest.approx(ref, rel=1e-6)
 
 
 def test_fid_closed_form_gaussians():

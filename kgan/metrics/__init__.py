@@ -20,7 +20,13 @@ need Keras; they are imported on first use, so ``import kgan.metrics`` stays che
 """
 import importlib
 
-from kgan.metrics.distance import frechet_distance, frechet_distance_from_stats, gaussian_stats, kid
+from kgan.metrics.distance import (
+    frechet_distance,
+    frechet_distance_from_stats,
+    frechet_distance_to_stats,
+    gaussian_stats,
+    kid,
+)
 from kgan.metrics.manifold import density_coverage, prdc, precision_recall
 from kgan.metrics.modes import (
     i_variance,
@@ -44,7 +50,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "frechet_distance", "frechet_distance_from_stats", "gaussian_stats", "kid",
+    "frechet_distance", "frechet_distance_from_stats", "frechet_distance_to_stats", "gaussian_stats", "kid",
     "precision_recall", "density_coverage", "prdc",
     "mode_coverage", "mode_counts", "mode_score", "inception_score", "i_variance",
     "kl_to_uniform", *_LAZY,

@@ -72,6 +72,17 @@ def trace_sqrt_product(sigma_a, sigma_b, method="auto"):
     return _sum_sqrt_eigvalsh(root_a @ sb @ root_a)
 
 
+def trace_sqrt_product_lowrank(features_a, sigma_b):
+    """``tr sqrt(Sigma_a Sigma_b)`` with ``Sigma_a`` the 1/(N-1) covariance of (N, D) ``features_a``
+    and N <= D: the nonzero eigenvalues of ``Sigma_a Sigma_b = X^T X Sigma_b / (N-1)`` (X the centred
+    features) are those of the N x N symmetric PSD matrix ``X Sigma_b X^T / (N-1)``, so one small
+    eigensolve replaces the D x D ones (exact, not an approximation)."""
+    x = np.asarray(features_a, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    m = (x @ np.asarray(sigma_b, dtype=np.float64)) @ x.T
+    return _sum_sqrt_eigvalsh(m / (x.shape[0] - 1))
+
+
 def covariance(features):
     """Unbiased covariance (1/(N-1), as ``np.cov(rowvar=False)``) of (N, D) features in float64,
     as one BLAS product of the centred matrix with itself. Returns ``(mean, cov)``."""
@@ -113,6 +124,24 @@ def frechet_distance_from_stats(mu_a, sigma_a, mu_b, sigma_b):
     return float(max(value, 0.0))
 
 
+def frechet_distance_to_stats(features, mu, sigma, name="features"):
+    """Fréchet distance between Gaussians fitted to (N, D) ``features`` and ``N(mu, sigma)``
+    (e.g. TTUR's reference statistics). Fewer samples than dimensions take the exact N x N route
+    (``trace_sqrt_product_lowrank``)."""
+    f = as_features(name, features)
+    mu = np.asarray(mu, np.float64)
+    sigma = np.atleast_2d(sigma).astype(np.float64)
+    if mu.shape != (f.shape[1],) or sigma.shape != (f.shape[1],) * 2:
+        raise ValueError(f"`mu` / `sigma` must be ({f.shape[1]},) / ({f.shape[1]}, {f.shape[1]}) for "
+                         f"{f.shape[1]}-d `{name}`; received mu {mu.shape}, sigma {sigma.shape}.")
+    mu_f, sigma_f = gaussian_stats(f, name)
+    if f.shape[0] > f.shape[1]:
+        return frechet_distance_from_stats(mu_f, sigma_f, mu, sigma)
+    diff = mu_f - mu
+    value = diff @ diff + np.trace(sigma_f) + np.trace(sigma) - 2.0 * trace_sqrt_product_lowrank(f, sigma)
+    return float(max(value, 0.0))
+
+
 def frechet_distance(feat_a, feat_b):
     """Fréchet distance between Gaussians fitted to two feature sets (FID, Heusel et al. 2017).
 
@@ -141,6 +170,10 @@ def frechet_distance(feat_a, feat_b):
     a = as_features("feat_a", feat_a)
     b = as_features("feat_b", feat_b)
     same_width("feat_a", a, "feat_b", b)
+    if min(len(a), len(b)) <= a.shape[1]:  # a singular covariance: the exact N x N route
+        small, big, name_s, name_b = (a, b, "feat_a", "feat_b") if len(a) <= len(b) else (b, a, "feat_b", "feat_a")
+        mu_b, sigma_b = gaussian_stats(big, name_b)
+        return frechet_distance_to_stats(small, mu_b, sigma_b, name_s)
     mu_a, sigma_a = gaussian_stats(a, "feat_a")
     mu_b, sigma_b = gaussian_stats(b, "feat_b")
     return frechet_distance_from_stats(mu_a, sigma_a, mu_b, sigma_b)

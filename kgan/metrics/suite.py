@@ -314,8 +314,7 @@ class Evaluator:
                     if feats.shape[1] != st["mu"].shape[0]:
                         raise ValueError(f"The reference statistics are {st['mu'].shape[0]}-d; the extractor gives "
                                          f"{feats.shape[1]}-d features.")
-                    mu, sigma = distance.gaussian_stats(feats, "generated features")
-                    out[m] = distance.frechet_distance_from_stats(st["mu"], st["sigma"], mu, sigma)
+                    out[m] = distance.frechet_distance_to_stats(feats, st["mu"], st["sigma"], "generated features")
                 else:
                     out[m] = distance.frechet_distance(ref["features"], feats)
             elif m == "kid":
