@@ -48,7 +48,9 @@ def test_shrink_is_zero_for_an_affine_backbone_and_positive_for_a_nonlinear_one(
     x, y = batch()
     logs = {}
     for nonlinear in (False, True):
-        clf = AdaptiveMixClassifier(vector_backbone(nonlinear=nonlinear, scale=2.0), 3, noise_std=0.0)
+        # seed 2 draws lam = 0.45 at step 0 (near lam = 0 or 1 a mix is one sample and the term vanishes)
+        clf = AdaptiveMixClassifier(vector_backbone(nonlinear=nonlinear, scale=2.0), 3, noise_std=0.0, seed=2)
+        assert 0.2 < float(clf.mix_draws(len(x))[0]) < 0.8
         clf.compile(keras.optimizers.SGD(0.0))
         logs[nonlinear] = clf.train_on_batch(x, y, return_dict=True)
     # affine f: f(lam x + (1 - lam) x') = lam f(x) + (1 - lam) f(x'), so cos = 1
@@ -63,7 +65,7 @@ def test_logged_shrink_and_ce_match_numpy(noise_scale):
     noise_std, weight = 0.3, 0.7
     backbone = vector_backbone(scale=1.5)
     clf = AdaptiveMixClassifier(backbone, 3, noise_std=noise_std, noise_scale=noise_scale, shrink_weight=weight,
-                                alpha=0.5, seed=5)
+                                alpha=0.5, seed=7)  # seed 7: lam = 0.54 at step 0, a real mix
     clf.compile(keras.optimizers.Adam(1e-2))
     lam, perm, eps = (np.asarray(v) for v in clf.mix_draws(len(x)))  # the draws of step 0
     lam2, perm2, _ = (np.asarray(v) for v in clf.mix_draws(len(x)))

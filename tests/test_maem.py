@@ -9,6 +9,7 @@ import kgan
 from kgan.layers import ReplayBuffer
 from kgan.losses import DIsoMap, DLLE, MaF, ManifoldEntropy
 from kgan.models import Batch, MaEMGAN
+from kgan.models.gan import stream_key
 
 M = 4  # code width used in the tests
 
@@ -78,8 +79,8 @@ def test_model_buffer_holds_the_last_generated_codes_in_order():
     ds = tf.data.Dataset.from_tensor_slices(points(steps * b)).batch(b)
     gan.fit(ds, epochs=1, verbose=0)
     codes = []
-    for s in range(steps):  # the generator update of step s draws z with key 16 * d_steps
-        z = tf.random.stateless_normal([b, 8], seed=tf.constant([3 * 4096 + 16, s], tf.int64))
+    for s in range(steps):  # the generator update of step s draws z from the stream "g/0/z"
+        z = tf.random.stateless_normal([b, 8], seed=tf.constant([stream_key(3, "g/0/z"), s], tf.int64))
         codes.append(D(G(z))["code"].numpy())
     codes = np.concatenate(codes)
     assert int(gan.buffer.count.numpy()) == 12
@@ -137,7 +138,7 @@ def test_entropy_gradient_flows_only_through_the_current_batch():
     gan = compile_gan(MaEMGAN(G, D, buffer_size=16, dlle=None, disomap=None, ema_decay=None,
                               entropy=ManifoldEntropy(sigma=1.0)))
     gan.buffer.write(tf.random.normal((16, M), seed=1))
-    batch = Batch(None, None, tf.random.normal((8, 8), seed=2), None, key=16)
+    batch = Batch(None, None, tf.random.normal((8, 8), seed=2), None, update="g/0")
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(gan.buffer.values.value)
         term = gan.g_losses(batch)["g_entropy"]
@@ -183,7 +184,7 @@ def test_dlle_in_the_model_is_zero_for_an_invariant_d_and_positive_otherwise():
     # |x| elementwise is invariant to the 'noise' transform with std 0 (identity)...
     D0 = keras.Model(x, {"code": keras.layers.Dense(M)(x), "logit": keras.layers.Dense(1)(x)})
     gan = compile_gan(MaEMGAN(G, D0, entropy=None, disomap=None, dlle=DLLE("noise", noise_std=0.0)))
-    batch = Batch(tf.constant(points(8)), None, tf.random.normal((8, 8), seed=0), None, key=0)
+    batch = Batch(tf.constant(points(8)), None, tf.random.normal((8, 8), seed=0), None, update="d/0")
     assert float(gan.d_losses(batch)["d_dlle"]) < 1e-5
     # ...and a radial D is invariant to rotations about the origin
     r = keras.layers.Lambda(lambda v: tf.concat([tf.norm(v, axis=1, keepdims=True)] * M, axis=1))(x)
@@ -199,7 +200,7 @@ def test_dlle_in_the_model_is_zero_for_an_invariant_d_and_positive_otherwise():
 @pytest.mark.parametrize("iso", [DIsoMap(), DIsoMap("normal", "real_fake", "mse"),
                                  DIsoMap("uniform", "within", "mse")])
 def test_disomap_is_zero_for_a_linear_d_and_positive_for_a_nonlinear_one(iso):
-    batch = Batch(tf.constant(points(8)), None, tf.random.normal((8, 8), seed=0), None, key=0)
+    batch = Batch(tf.constant(points(8)), None, tf.random.normal((8, 8), seed=0), None, update="d/0")
     G, D = nets(linear_d=True)  # code = W x + b: affine, so mixes map to mixes
     gan = compile_gan(MaEMGAN(G, D, entropy=None, dlle=None, disomap=iso))
     assert float(gan.d_losses(batch)["d_disomap"]) < 1e-5

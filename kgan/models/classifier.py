@@ -129,11 +129,8 @@ class AdaptiveMixClassifier(keras.Model):
         >>> clf.fit(kgan.data.load("fashion_mnist", 128, labels=True), epochs=1, steps_per_epoch=400)
     """
 
-    #: Offsets of the stateless draws: lam, permutation keys, noise.
-    mix_keys = (0, 1, 2)
-
-    # the base GAN's stateless, replica-count-invariant draws (they use self.seed and self.step_counter)
-    _seed = GAN._seed
+    # the base GAN's named, stateless, replica-count-invariant draws (they use self.seed and self.step_counter)
+    stream_seed = GAN.stream_seed
     _replica_slice = GAN._replica_slice
     random_normal = GAN.random_normal
     random_uniform = GAN.random_uniform
@@ -249,10 +246,10 @@ class AdaptiveMixClassifier(keras.Model):
         Beta(alpha, alpha), one per global batch), ``perm`` (n,) and the unit
         normal noise ``eps`` (n, feature_dim) (``n = noise_std * eps``, times the
         rms of ``z_mix`` for ``noise_scale="relative"``, see :meth:`target_noise`)."""
-        k_lam, k_perm, k_noise = self.mix_keys
-        lam = beta_inverse_cdf(tf.random.stateless_uniform([1], seed=self._seed(k_lam)), self.alpha)[0]
-        perm = self.mixer.permutation(self.random_uniform(n, [], k_perm))
-        eps = self.random_normal(n, [self.feature_dim], k_noise)
+        lam = beta_inverse_cdf(tf.random.stateless_uniform([1], seed=self.stream_seed("classifier/lam")),
+                               self.alpha)[0]
+        perm = self.mixer.permutation(self.random_uniform(n, [], "classifier/perm"))
+        eps = self.random_normal(n, [self.feature_dim], "classifier/noise")
         return lam, perm, eps
 
     def _labels(self, y):

@@ -6,10 +6,12 @@ the names in :meth:`GAN.loss_names`. Everything else is here, once:
 
 * ``train_step``: ``d_steps`` discriminator updates on equal slices of the
   batch, then one generator update, then the generator EMA;
-* noise and random labels that do not depend on the replica count (a global
-  batch of noise is drawn from a stateless seed ``(seed, step)`` and each
-  replica takes its slice), so a ``MirroredStrategy`` step equals a
-  single-device step on the same global batch;
+* named random streams: every draw of a step is keyed by a string (e.g.
+  ``"d/0/z"``, ``"d/1/maem/eps_real"``) hashed with a stable hash, together
+  with the model seed, into a stateless seed ``(hash, step)``; a global batch
+  is drawn and each replica takes its slice, so a ``MirroredStrategy`` step
+  equals a single-device step on the same global batch, and two different
+  names never share a draw;
 * loss scaling for ``tf.distribute`` (a replica's loss is divided by the number
   of replicas because gradients are all-reduced with SUM; logs stay unscaled)
   and for mixed precision (``LossScaleOptimizer``);
@@ -17,6 +19,9 @@ the names in :meth:`GAN.loss_names`. Everything else is here, once:
   to every discriminator input, metric trackers, ``.keras`` save/load of
   G, D, EMA and both optimizers.
 """
+import contextlib
+import hashlib
+
 import keras
 import tensorflow as tf
 
@@ -32,14 +37,52 @@ class Batch:
         y: their int32 labels, or None.
         z: latent noise for the fakes, (b, latent_dim).
         y_fake: labels for the fakes (conditional models), or None.
-        key: an int identifying this update inside the step (16 * update index),
-            used to derive stateless random draws with ``GAN.random_*``:
-            ``key + 0`` is the noise, ``key + 1`` the fake labels, ``key + 2`` the
-            WGAN-GP weights; ``key + 3`` ... ``key + 15`` are free for methods.
+        update: the name of this update inside the step (``"d/0"``, ``"d/1"``,
+            ``"g/0"``...: phase name and repetition index); :meth:`stream` puts
+            it in front of every draw's name, so each update draws afresh.
     """
 
-    def __init__(self, x, y, z, y_fake, key):
-        self.x, self.y, self.z, self.y_fake, self.key = x, y, z, y_fake, key
+    def __init__(self, x, y, z, y_fake, update="d/0"):
+        self.x, self.y, self.z, self.y_fake, self.update = x, y, z, y_fake, str(update)
+
+    def stream(self, name):
+        """The full name of the random stream ``name`` in this update, e.g.
+        ``batch.stream("maem/eps_real") == "d/0/maem/eps_real"``, for
+        ``GAN.random_normal`` / ``random_uniform`` / ``stream_seed``. Name a draw
+        ``"<method>/<what>"`` so methods combined through the MRO never collide."""
+        return f"{self.update}/{name}"
+
+
+def stream_key(seed, name):
+    """The first component of the stateless seed of stream ``name`` for model
+    seed ``seed``: a stable 64-bit hash (BLAKE2b, not Python's salted ``hash``)
+    of ``"<seed>/<name>"`` as a signed int64. The second component is the step."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(
+            "A random draw is named by a non-empty string (e.g. batch.stream('mymethod/noise')); "
+            f"received {name!r}.")
+    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+_STREAM_RECORDERS = []
+
+
+@contextlib.contextmanager
+def record_streams():
+    """Collect ``(name, key)`` of every stream seed made while the block runs
+    (at trace time: run the step eagerly, or trace it inside the block)::
+
+        with record_streams() as draws:
+            gan.train_step(data)
+        # draws == [("d/0/z", ...), ("d/0/wgan_gp/u", ...), ("g/0/z", ...), ...]
+    """
+    draws = []
+    _STREAM_RECORDERS.append(draws)
+    try:
+        yield draws
+    finally:
+        _STREAM_RECORDERS.remove(draws)
 
 
 #: The message of the check that a real batch is finite (the CLI prints it as one line).
@@ -230,8 +273,6 @@ class GAN(keras.Model):
         super().compile(optimizer=None, **kwargs)
         self.loss_fn = kgan_losses.get(loss)
         self.d_steps = check_positive_int("d_steps", d_steps)
-        if self.d_steps > 255:
-            raise ValueError(f"`d_steps` must be at most 255; received d_steps={d_steps}.")
         self.gp_weight = check_non_negative("gp_weight", gp_weight)
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
         self.d_optimizer, self.g_optimizer = wrap_loss_scale(d_optimizer), wrap_loss_scale(g_optimizer)
@@ -352,10 +393,16 @@ class GAN(keras.Model):
         return np.concatenate(out, axis=0)
 
     # ------------------------------------------------------------------ randomness
-    def _seed(self, key):
-        """A stateless seed unique to (model seed, generator step, key); key < 4096."""
+    def stream_seed(self, name):
+        """The stateless seed ``[stream_key(seed, name), step]`` of the random
+        stream ``name`` (a string, e.g. ``batch.stream("mix/lam")``) at the
+        current generator step: the same on every replica and for every
+        replica count, different for every name, step and model seed."""
+        key = stream_key(self.seed, name)
+        for draws in _STREAM_RECORDERS:
+            draws.append((name, key))
         step = tf.cast(self.step_counter, tf.int64)
-        return tf.stack([tf.constant(self.seed * 4096, tf.int64) + tf.cast(key, tf.int64), step])
+        return tf.stack([tf.constant(key, tf.int64), step])
 
     def _replica_slice(self, draw, local_n):
         """Draw ``local_n * replicas`` rows with ``draw(global_n)`` and keep this
@@ -368,26 +415,31 @@ class GAN(keras.Model):
         values = draw(local_n * n_rep)
         return values[rid * local_n:(rid + 1) * local_n]
 
-    def random_normal(self, local_n, shape, key):
-        """Per-sample N(0, 1) draws of ``shape``, replica-count invariant."""
-        return self._replica_slice(
-            lambda n: tf.random.stateless_normal([n, *shape], seed=self._seed(key)), local_n)
+    def random_normal(self, local_n, shape, name):
+        """Per-sample N(0, 1) draws of ``shape`` from the stream ``name``
+        (``batch.stream(...)``), replica-count invariant."""
+        seed = self.stream_seed(name)
+        return self._replica_slice(lambda n: tf.random.stateless_normal([n, *shape], seed=seed), local_n)
 
-    def random_uniform(self, local_n, shape, key, minval=0.0, maxval=1.0, dtype=tf.float32):
-        """Per-sample uniform draws of ``shape``, replica-count invariant."""
+    def random_uniform(self, local_n, shape, name, minval=0.0, maxval=1.0, dtype=tf.float32):
+        """Per-sample uniform draws of ``shape`` from the stream ``name``, replica-count invariant."""
+        seed = self.stream_seed(name)
         return self._replica_slice(
-            lambda n: tf.random.stateless_uniform([n, *shape], seed=self._seed(key), minval=minval,
-                                                  maxval=maxval, dtype=dtype), local_n)
+            lambda n: tf.random.stateless_uniform([n, *shape], seed=seed, minval=minval, maxval=maxval,
+                                                  dtype=dtype), local_n)
 
-    def _make_batch(self, x, y, local_n, key):
-        z = self.random_normal(local_n, [self.latent_dim], key)
-        y_fake = None
+    def make_batch(self, x, y, local_n, update):
+        """The :class:`Batch` of the update named ``update`` (``"d/0"``, ``"g/0"``...):
+        ``z`` from the stream ``"<update>/z"``, sampled fake labels from ``"<update>/y_fake"``."""
+        batch = Batch(x, y, None, None, update)
+        batch.z = self.random_normal(local_n, [self.latent_dim], batch.stream("z"))
         if self.num_classes is not None:
             if self.fake_labels == "real" and y is not None:
-                y_fake = y
+                batch.y_fake = y
             else:
-                y_fake = self.random_uniform(local_n, [], key + 1, 0, self.num_classes, tf.int32)
-        return Batch(x, y, z, y_fake, key)
+                batch.y_fake = self.random_uniform(local_n, [], batch.stream("y_fake"), 0, self.num_classes,
+                                                   tf.int32)
+        return batch
 
     # ------------------------------------------------------------------ building blocks
     def generator_inputs(self, z, y):
@@ -427,7 +479,7 @@ class GAN(keras.Model):
             return self.discriminate(x, batch.y, training=True)["logit"]
 
         if self.gp_weight > 0:
-            u = self.random_uniform(tf.shape(batch.x)[0], [], batch.key + 2)
+            u = self.random_uniform(tf.shape(batch.x)[0], [], batch.stream("wgan_gp/u"))
             gp = kgan_losses.gradient_penalty(logit_fn, batch.x, x_fake, u)
             terms["d_gp"] = self.gp_weight * tf.reduce_mean(gp)
         if self.r1_weight > 0:
@@ -517,9 +569,9 @@ class GAN(keras.Model):
         xs = tf.split(x, self.d_steps) if self.d_steps > 1 else [x]
         ys = tf.split(y, self.d_steps) if (y is not None and self.d_steps > 1) else [y] * self.d_steps
         for k in range(self.d_steps):
-            batch = self._make_batch(xs[k], ys[k], local_n, key=16 * k)
+            batch = self.make_batch(xs[k], ys[k], local_n, f"d/{k}")
             self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
-        g_batch = self._make_batch(None, ys[-1], local_n, key=16 * self.d_steps)
+        g_batch = self.make_batch(None, ys[-1], local_n, "g/0")
         self._update(self.g_optimizer, self.g_losses, g_batch, self.g_variables, self._g_names, "g_loss")
         self.update_ema()
         self.step_counter.assign_add(1)

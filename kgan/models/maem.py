@@ -231,25 +231,26 @@ class MaEMGAN(GAN):
         out["logit"] = tf.reduce_mean(sample, axis=-1, keepdims=True)
         return out
 
-    def _eps(self, n, key):
-        return self.random_normal(n, [self.code_dim], key) if self.reparameterize else None
+    def _eps(self, n, name):
+        return self.random_normal(n, [self.code_dim], name) if self.reparameterize else None
 
     def maem_d_terms(self, batch, x_fake, real, fake):
         """DLLE, DIsoMap and (official option) real-code entropy terms for one D update.
 
-        Random draws use keys ``batch.key + 5 ... + 14`` (``+ 3``/``+ 4``: the
-        reparameterisation noise of the real and fake codes). Penalties (R1,
-        WGAN-GP) act on the realness ``"logit"`` = ``mean_k V_k``.
+        Random draws use the streams ``maem/dlle_*`` and ``maem/disomap_*`` of
+        the update (``maem/eps_real`` / ``maem/eps_fake``: the reparameterisation
+        noise of the real and fake codes). Penalties (R1, WGAN-GP) act on the
+        realness ``"logit"`` = ``mean_k V_k``.
         """
         terms = {}
         n = tf.shape(batch.x)[0]
         if self.dlle is not None:
             both = tf.concat([batch.x, tf.cast(x_fake, batch.x.dtype)], axis=0)
-            u = tf.concat([self.random_uniform(n, [2], batch.key + 5),
-                           self.random_uniform(n, [2], batch.key + 6)], axis=0)
+            u = tf.concat([self.random_uniform(n, [2], batch.stream("maem/dlle_u_real")),
+                           self.random_uniform(n, [2], batch.stream("maem/dlle_u_fake"))], axis=0)
             shape = list(batch.x.shape[1:])
-            eps = tf.concat([self.random_normal(n, shape, batch.key + 7),
-                             self.random_normal(n, shape, batch.key + 8)], axis=0)
+            eps = tf.concat([self.random_normal(n, shape, batch.stream("maem/dlle_eps_real")),
+                             self.random_normal(n, shape, batch.stream("maem/dlle_eps_fake"))], axis=0)
             transformed = tf.stop_gradient(self.dlle.apply_transform(both, u, eps))
             code_fx = self.discriminate(transformed, training=True)["code"]
             code_x = tf.concat([real["code"], fake["code"]], axis=0)
@@ -257,21 +258,22 @@ class MaEMGAN(GAN):
             terms["d_dlle"] = self.dlle.weight * _mean(self.dlle, y_true, y_pred)
         if self.disomap is not None:
             iso = self.disomap
-            a_real = iso.alphas(self.random_uniform(n, [1], batch.key + 9),
-                                self.random_normal(n, [1], batch.key + 10))
+            a_real = iso.alphas(self.random_uniform(n, [1], batch.stream("maem/disomap_u_real")),
+                                self.random_normal(n, [1], batch.stream("maem/disomap_n_real")))
             x_real, x_f = batch.x, tf.cast(x_fake, batch.x.dtype)
             if iso.pairs == "real_fake":
                 mixes = iso.mix(x_real, x_f, a_real)
                 target = iso.target(real["code"], fake["code"], a_real,
-                                    self.random_normal(n, [self.code_dim], batch.key + 12))
+                                    self.random_normal(n, [self.code_dim], batch.stream("maem/disomap_noise_real")))
             else:
-                a_fake = iso.alphas(self.random_uniform(n, [1], batch.key + 11),
-                                    self.random_normal(n, [1], batch.key + 13))
+                a_fake = iso.alphas(self.random_uniform(n, [1], batch.stream("maem/disomap_u_fake")),
+                                    self.random_normal(n, [1], batch.stream("maem/disomap_n_fake")))
                 j = iso.partners(n)
                 mixes = tf.concat([iso.mix(x_real, tf.gather(x_real, j), a_real),
                                    iso.mix(x_f, tf.gather(x_f, j), a_fake)], axis=0)
-                noise = tf.concat([self.random_normal(n, [self.code_dim], batch.key + 12),
-                                   self.random_normal(n, [self.code_dim], batch.key + 14)], axis=0)
+                noise = tf.concat([self.random_normal(n, [self.code_dim], batch.stream("maem/disomap_noise_real")),
+                                   self.random_normal(n, [self.code_dim], batch.stream("maem/disomap_noise_fake"))],
+                                  axis=0)
                 target = iso.target(
                     tf.concat([real["code"], fake["code"]], axis=0),
                     tf.concat([tf.gather(real["code"], j), tf.gather(fake["code"], j)], axis=0),
@@ -301,8 +303,8 @@ class MaEMGAN(GAN):
         """MaF (or the compiled loss on the code's mean), penalties, DLLE, DIsoMap."""
         x_fake = tf.stop_gradient(self.fake_images(batch, training=True))
         n = tf.shape(batch.x)[0]
-        real = self.discriminate(batch.x, batch.y, eps=self._eps(n, batch.key + 3))
-        fake = self.discriminate(x_fake, batch.y_fake, eps=self._eps(n, batch.key + 4))
+        real = self.discriminate(batch.x, batch.y, eps=self._eps(n, batch.stream("maem/eps_real")))
+        fake = self.discriminate(x_fake, batch.y_fake, eps=self._eps(n, batch.stream("maem/eps_fake")))
         terms = self.adversarial_d(real, fake)
         terms.update(self.penalties(batch, x_fake))
         terms.update(self.maem_d_terms(batch, x_fake, real, fake))
@@ -312,7 +314,7 @@ class MaEMGAN(GAN):
         """``-mean_k V_k(G(z))`` (MaF) plus ``sigma_t * L_ent``."""
         n = tf.shape(batch.z)[0]
         fake = self.discriminate(self.fake_images(batch, training=True), batch.y_fake,
-                                 eps=self._eps(n, batch.key + 3))
+                                 eps=self._eps(n, batch.stream("maem/eps_fake")))
         terms = self.adversarial_g(fake)
         terms.update(self.maem_g_terms(batch, fake))
         return terms

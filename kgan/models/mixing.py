@@ -38,9 +38,10 @@ def _cached_fakes(model, parent_fake_images, batch, training):
     return cache[key]
 
 
-def _per_sample_beta(model, local_n, alpha, key):
-    """Per-sample ``Beta(alpha, alpha)`` draws, replica-count invariant (global draw, local slice)."""
-    return beta_inverse_cdf(model.random_uniform(local_n, [], key), alpha)
+def _per_sample_beta(model, local_n, alpha, name):
+    """Per-sample ``Beta(alpha, alpha)`` draws from the stream ``name``, replica-count invariant
+    (global draw, local slice)."""
+    return beta_inverse_cdf(model.random_uniform(local_n, [], name), alpha)
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -79,9 +80,6 @@ class MixGAN(GAN):
         sigma: SRMix blur std as a fraction of the image side.
     """
 
-    #: ``batch.key`` offsets of this method's random draws (lam0, box centre, mix mask).
-    mix_keys = (12, 13, 14)
-
     def __init__(self, generator, discriminator, method="srmix", mix_prob=0.5, alpha=1.0, mix_weight=1.0,
                  sigma=0.1, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -119,15 +117,14 @@ class MixGAN(GAN):
             return {"d_mix": tf.constant(0.0)}
         x = tf.convert_to_tensor(batch.x)
         n = tf.shape(x)[0]
-        k_lam, k_center, k_mask = self.mix_keys
         x_fake = tf.stop_gradient(self.mixing_partners(batch))
-        lam0 = _per_sample_beta(self, n, self.alpha, batch.key + k_lam)
-        center = self.random_uniform(n, [len(spatial_axes(x.shape.rank))], batch.key + k_center)
+        lam0 = _per_sample_beta(self, n, self.alpha, batch.stream("mix/lam0"))
+        center = self.random_uniform(n, [len(spatial_axes(x.shape.rank))], batch.stream("mix/center"))
         x_mix, lam = self.mixer(x, x_fake, lam0=lam0, center=center)
         out = self.discriminate(x_mix, batch.y)
         mask = None
         if self.mix_prob < 1.0:
-            mask = tf.cast(self.random_uniform(n, [], batch.key + k_mask) < self.mix_prob, tf.float32)
+            mask = tf.cast(self.random_uniform(n, [], batch.stream("mix/mask")) < self.mix_prob, tf.float32)
         return {"d_mix": self.mix_weight * mixed_sample_loss(self.loss_fn, lam, out["logit"], mask)}
 
     def d_losses(self, batch):
@@ -199,9 +196,6 @@ class AdaptiveMixGAN(GAN):
         head: name of D's head layer (official variant).
     """
 
-    #: ``batch.key`` offsets of this method's draws (lam, permutation keys, noise).
-    mix_keys = (9, 10, 11)
-
     def __init__(self, generator, discriminator, variant="paper", alpha=1.0, noise_std=0.05,
                  shrink_weight=1.0, g_shrink=None, mix_fakes=True, group_size=None, head="head",
                  noise_scale="absolute", **kwargs):
@@ -267,19 +261,21 @@ class AdaptiveMixGAN(GAN):
     def pair_mix(self, x, y, batch, slot):
         """Mix ``x`` with a permutation of itself and run D.
 
-        ``slot`` (0 reals, 1 fakes) selects independent draws within an update.
+        ``slot`` (0 reals, 1 fakes) selects independent draws within an update:
+        the streams ``adaptivemix/{lam,perm,noise}_{real,fake}``.
         Returns a dict: ``f`` (features of ``x``), ``f_mix`` (features of the
         mix), ``z_mix`` (mix of the features), ``shrink`` (per-sample term),
         ``lam``, ``perm``.
         """
-        k_lam, k_perm, k_noise = self.mix_keys
+        which = ("real", "fake")[slot]
         if self.augment is not None:
             x = self.augment(x, training=True)
         n = tf.shape(x)[0]
         # one lam per global batch (same on every replica), independent for reals and fakes
-        lam = beta_inverse_cdf(tf.random.stateless_uniform([2], seed=self._seed(batch.key + k_lam)),
-                               self.alpha)[slot]
-        keys = self.random_uniform(n, [2], batch.key + k_perm)[:, slot]
+        lam = beta_inverse_cdf(
+            tf.random.stateless_uniform([1], seed=self.stream_seed(batch.stream(f"adaptivemix/lam_{which}"))),
+            self.alpha)[0]
+        keys = self.random_uniform(n, [], batch.stream(f"adaptivemix/perm_{which}"))
         perm = self.mixer.permutation(keys)
         x_mix = self.mixer.mix(x, lam, perm)
         f = self.discriminate(x, y, augment=False)["features"]
@@ -287,7 +283,8 @@ class AdaptiveMixGAN(GAN):
         z_mix = self.mixer.mix(f, lam, perm)
         noise = None
         if self.noise_std > 0:
-            noise = self.noise_std * self.random_normal(n, [2, *self.feature_shape], batch.key + k_noise)[:, slot]
+            noise = self.noise_std * self.random_normal(n, list(self.feature_shape),
+                                                        batch.stream(f"adaptivemix/noise_{which}"))
             if self.noise_scale == "relative":  # a fraction of each sample's feature scale
                 axes = list(range(1, len(self.feature_shape) + 1))
                 rms = tf.sqrt(tf.reduce_mean(tf.square(tf.stop_gradient(tf.cast(z_mix, tf.float32))), axis=axes,

@@ -342,9 +342,9 @@ class RegularizedGAN(GAN):
         local_n = tf.shape(x)[0] // self.d_steps
         xs, ys = self._slices(x, y)
         for k in range(self.d_steps):
-            batch = self._make_batch(xs[k], ys[k], local_n, key=16 * k)
+            batch = self.make_batch(xs[k], ys[k], local_n, f"d/{k}")
             self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
-        g_batch = self._make_batch(xs[-1], ys[-1], local_n, key=16 * self.d_steps)
+        g_batch = self.make_batch(xs[-1], ys[-1], local_n, "g/0")
         self.update_generator_encoder(g_batch, self.g_losses, self._g_names, "g_loss",
                                       self.regularizer_names("g"), "e_loss")
         self.update_ema()
@@ -427,14 +427,11 @@ class MDGAN(RegularizedGAN):
         Args:
             d2_optimizer: D2's optimizer; None uses a fresh copy of ``d_optimizer``'s
                 configuration.
-            **kwargs: as :meth:`RegularizedGAN.compile`; ``d_steps`` at most 127.
+            **kwargs: as :meth:`RegularizedGAN.compile`.
         """
         if isinstance(d_optimizer, keras.optimizers.Optimizer):
             self.d2_optimizer = self._extra_optimizer(
                 "d2_optimizer", d2_optimizer, d_optimizer, (d_optimizer, g_optimizer, e_optimizer))
-        d_steps = kwargs.get("d_steps", 1)
-        if isinstance(d_steps, int) and d_steps > 127:
-            raise ValueError(f"MDGAN: `d_steps` must be at most 127; received d_steps={d_steps}.")
         super().compile(d_optimizer, g_optimizer, e_optimizer, **kwargs)
 
     def build_optimizers(self):
@@ -504,7 +501,7 @@ class MDGAN(RegularizedGAN):
             return self.discriminate2(t, batch.y, training=True)["logit"]
 
         if self.gp_weight > 0:
-            u = self.random_uniform(tf.shape(x_rec)[0], [], batch.key + 2)
+            u = self.random_uniform(tf.shape(x_rec)[0], [], batch.stream("wgan_gp/u"))
             terms["d2_gp"] = self.gp_weight * tf.reduce_mean(
                 kgan_losses.gradient_penalty(logit_fn, x_rec, x_fake, u))
         if self.r1_weight > 0:
@@ -522,20 +519,20 @@ class MDGAN(RegularizedGAN):
         n = self.d_steps
         local_n = tf.shape(x)[0] // n
         xs, ys = self._slices(x, y)
-        # 1. manifold step (keys 16*k, then 16*n)
+        # 1. manifold step
         for k in range(n):
-            batch = self._make_batch(xs[k], ys[k], local_n, key=16 * k)
+            batch = self.make_batch(xs[k], ys[k], local_n, f"manifold_d/{k}")
             self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
         m_names = self.regularizer_names("m")
         if m_names:
-            m_batch = self._make_batch(xs[-1], ys[-1], local_n, key=16 * n)
+            m_batch = self.make_batch(xs[-1], ys[-1], local_n, "manifold_g/0")
             self.update_generator_encoder(m_batch, self.manifold_losses, m_names, "m_loss", m_names)
-        # 2. diffusion step (keys 16*(n+1+k), then 16*(2n+1))
+        # 2. diffusion step
         d2_names = self.d2_loss_names()
         for k in range(n):
-            batch = self._make_batch(xs[k], ys[k], local_n, key=16 * (n + 1 + k))
+            batch = self.make_batch(xs[k], ys[k], local_n, f"diffusion_d/{k}")
             self._update(self.d2_optimizer, self.d2_losses, batch, self.d2_variables, d2_names, "d2_loss")
-        g_batch = self._make_batch(None, ys[-1], local_n, key=16 * (2 * n + 1))
+        g_batch = self.make_batch(None, ys[-1], local_n, "diffusion_g/0")
         self._update(self.g_optimizer, self.g_losses, g_batch, self.g_variables, self._g_names, "g_loss")
         self.update_ema()
         self.step_counter.assign_add(1)
