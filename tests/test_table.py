@@ -1,5 +1,5 @@
 """The experiment table: every row builds and trains, rows differ from the plain GAN only by the
-method, and a non-editable install runs the rows from any directory."""
+method, and a non-editable install runs (and tunes) the rows from any directory."""
 import json
 import os
 import subprocess
@@ -91,3 +91,11 @@ def test_a_non_editable_install_runs_rows_from_another_directory(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads((elsewhere / "run" / "report.json").read_text())
     assert report["steps"] == 20 and report["model"] == "MDGAN"
+    # kgan tune searches a row through the row's own build: 2 tiny trials, each with its kgan train command
+    out = run("tune", "grid25_maem", "--trials", "2", "--steps", "4", "--batch-size", "32", "--params", "d_lr,sigma",
+              "--logdir", "tune")
+    assert out.returncode == 0, out.stderr[-2000:]
+    best = json.loads((elsewhere / "tune" / "best.json").read_text())
+    assert best["target"] == "grid25_maem" and len(json.loads((elsewhere / "tune" / "trials.json").read_text())) == 2
+    assert best["best_command"].startswith("kgan train grid25_maem --steps 4 --steps-per-epoch 4 --batch-size 32")
+    assert f"train it again: {best['best_command']}" in out.stdout

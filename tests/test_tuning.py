@@ -1,5 +1,6 @@
-"""kgan.tuning: the method registry, hyperparameter application, a real keras-tuner
-search on grid25 (4 trials, tiny step counts), the `kgan tune` CLI and bad input."""
+"""kgan.tuning: the search spaces of the experiment table's methods, trial values reaching the row's
+model (and its `kgan train` command), a real keras-tuner search on grid25 (4 trials, tiny step counts),
+the `kgan tune` CLI and bad input."""
 import glob
 import json
 import os
@@ -12,61 +13,128 @@ import tensorflow as tf
 
 import kgan
 from kgan import tuning
-from kgan.tuning import Param, MethodSpec
+from kgan.experiments import METHODS, PROTOCOLS, Method, Param, Row, get_row, rows
+from kgan.run import RunConfig, _parse_set
 
 
-def test_registry_lists_the_base_gan_and_every_method():
-    from kgan.run import list_recipes
-
-    recipes = list_recipes()
-    avail = tuning.available_methods()
-    assert "gan" in avail
-    for name in avail:
-        spec = tuning.get_method(name)
-        assert spec.model_class().__name__ == spec.model
-        names = [p.name for p in spec.params]
+def test_every_gan_row_has_a_search_space_over_its_own_options():
+    gan_rows = {n: r for n, r in rows().items() if r.protocol.kind in ("2d", "image")}
+    assert len(gan_rows) > 50
+    for name, row in gan_rows.items():
+        space = row.search()  # checks every Param against the row's options: name, type and range
+        names = [p.name for p in space]
         assert {"d_lr", "g_lr", "d_steps"} <= set(names), name
-        for dataset, entry in spec.recipes.items():  # every recipe a method names exists
-            recipe = entry[0] if isinstance(entry, tuple) else entry
-            assert recipe in recipes, (name, dataset, recipe)
-    # a method's base model on a dataset is the experiment table's row
-    for name in ("gan", "mixup", "maem", "mdgan"):
-        assert f"grid25_{name}" in recipes and f"fashion_mnist_{name}" in recipes
-    with pytest.raises(ValueError, match="Unknown method 'nope'"):
-        tuning.get_method("nope")
+        assert all(p.name in {o.name for o in row.options} for p in space), name
+    assert tuning.available_methods() == list(METHODS)
+    assert [p.name for p in get_row("grid25_gan").search()] == ["d_lr", "g_lr", "d_steps", "gp_weight", "r1_weight"]
+    assert [p.name for p in get_row("grid25_maem").search()][3:] == ["sigma", "dlle_weight", "disomap_weight"]
+    lr = get_row("grid25_gan").search(["d_lr"])[0]
+    assert (lr.low, lr.high, lr.log) == (1e-5, 1e-3, True)
+    # classification rows have no search space (the objectives are GAN metrics)
+    with pytest.raises(ValueError, match="fashion_mnist_cls_plain has no search space"):
+        tuning.get_target("fashion_mnist_cls_plain")
 
 
-def test_apply_values_sets_learning_rates_d_steps_penalties_and_init_args():
-    spec = MethodSpec("gan_ema", "GAN", params=tuning.GAN_PARAMS + (
-        Param("ema_decay", "float", 0.9, 0.999, target="init"),))
-    model = tuning.build_model(spec, "grid25", values={
-        "d_lr": 3e-4, "g_lr": 2e-3, "d_steps": 3, "gp_weight": 2.5, "r1_weight": 0.0, "ema_decay": 0.95})
-    assert type(model) is kgan.models.GAN
+def test_a_search_param_must_set_an_option_of_its_type_and_range():
+    grid = PROTOCOLS["grid25"]
+    build = METHODS["gan"].build
+    bad = Row(grid, Method("bad", "GAN", build, search=(Param("cr_weight", "float", 0.0, 20.0),)))
+    with pytest.raises(ValueError, match="row grid25_bad: search parameter 'cr_weight' sets no option of it"):
+        bad.search()
+    typo = Row(grid, Method("typo", "GAN", build, search=(Param("dlr", "float", 1e-5, 1e-3),)))
+    with pytest.raises(ValueError, match="Did you mean 'd_lr'"):
+        typo.search()
+    wrong_type = Row(grid, Method("t", "GAN", build, search=(Param("d_steps", "float", 1.0, 2.0),)))
+    with pytest.raises(ValueError, match="'d_steps' is a float, but option d_steps .* is a int"):
+        wrong_type.search()
+    out_of_range = Row(grid, Method("r", "GAN", build, search=(Param("d_steps", "int", 0, 5),)))
+    with pytest.raises(ValueError, match="option d_steps=0 is not valid: expected a value >= 1"):
+        out_of_range.search()
+    twice = Row(grid, Method("w", "GAN", build, search=(Param("d_lr", "float", 1e-5, 1e-3),) * 2))
+    with pytest.raises(ValueError, match="declared twice"):
+        twice.search()
+
+
+def test_new_options_leave_recorded_settings_unchanged_until_set():
+    """gp_weight, r1_weight (every GAN row) and disomap_weight (MaEM) are options added after benchmark runs
+    were recorded: at their defaults they are not in a run's settings, so the records stay valid."""
+    cfg = RunConfig(recipe="t", steps=10)
+    for name, new in (("grid25_gan", ("gp_weight", "r1_weight")), ("fashion_mnist_maem", ("disomap_weight",))):
+        row = get_row(name)
+        recorded = row.settings(cfg)["options"]
+        assert not set(new) & set(recorded), name
+        assert set(recorded) == {o.name for o in row.options} - set(new) - {"gp_weight", "r1_weight"}
+    row = get_row("grid25_gan")
+    set_cfg = RunConfig(recipe="t", steps=10, extra={"r1_weight": "2.5"})
+    assert row.settings(set_cfg)["options"]["r1_weight"] == 2.5
+    assert row.build(set_cfg).r1_weight == 2.5
+
+
+def test_a_trials_values_reach_the_rows_model_and_its_kgan_train_command_builds_the_same_model():
+    hm = tuning.GANHyperModel("grid25_maem", steps=40, steps_per_epoch=20, batch_size=64, seed=3,
+                              fixed={"spectral_norm": "true"})
+    assert hm.params == ["d_lr", "g_lr", "d_steps", "sigma", "dlle_weight", "disomap_weight"]
+    hp = kt.HyperParameters()
+    hp.values.update({"d_lr": 3e-4, "d_steps": 2, "sigma": 0.01, "dlle_weight": 0.5, "disomap_weight": 2.5})
+    model = hm.build(hp)
+    assert type(model).__name__ == "MaEMGAN"
     assert np.isclose(float(model.d_optimizer.learning_rate.numpy()), 3e-4)
-    assert np.isclose(float(model.g_optimizer.learning_rate.numpy()), 2e-3)
-    assert model.d_steps == 3 and model.gp_weight == 2.5 and model.ema_decay == 0.95
-    # beta_1 / epsilon of the recipe's Adam survive the change of learning rate
-    assert np.isclose(float(model.d_optimizer.beta_1), 0.5)
-    # the model trains with the values applied (data batched with d_steps * batch)
-    data = kgan.data.load("grid25", batch_size=3 * 64)
-    hist = model.fit(data, epochs=1, steps_per_epoch=2, verbose=0)
-    assert "d_gp" in hist.history and int(model.d_optimizer.iterations.numpy()) == 6
+    assert np.isclose(float(model.g_optimizer.learning_rate.numpy()), 1e-3)  # not in the trial: the row's
+    assert np.isclose(float(model.d_optimizer.beta_1), 0.5)  # the protocol's Adam
+    assert model.d_steps == 2
+    config = model.get_config()
+    assert config["entropy"]["config"]["sigma"] == 0.01
+    assert config["entropy"]["config"]["warmup_steps"] == 4  # the row's warm-up fraction of the trial's steps
+    assert config["dlle"]["config"]["weight"] == 0.5 and config["disomap"]["config"]["weight"] == 2.5
+    assert any(isinstance(layer, keras.layers.SpectralNormalization)
+               for layer in model.discriminator.layers)  # the fixed option
+    # the trial's command: `kgan train` builds the same model (same config, same initial weights)
+    command = hm.command(hp.values)
+    assert command.startswith("kgan train grid25_maem --steps 40 --steps-per-epoch 20 --batch-size 64 --seed 3")
+    words = command.split()
+    sets = _parse_set([words[i + 1] for i, w in enumerate(words) if w == "--set"])
+    assert sets == {"d_lr": 0.0003, "d_steps": 2, "sigma": 0.01, "dlle_weight": 0.5, "disomap_weight": 2.5,
+                    "spectral_norm": True}
+    again = get_row("grid25_maem").build(RunConfig(recipe="grid25_maem", steps=40, steps_per_epoch=20,
+                                                   batch_size=64, seed=3, extra=sets))
+    assert again.get_config() == config
+    for key in ("d_optimizer", "g_optimizer"):  # the same Adam but for its automatic name
+        a, b = (dict(m.get_compile_config()[key]["config"]) for m in (again, model))
+        assert {**a, "name": None} == {**b, "name": None}
+    for a, b in zip(model.weights, again.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # and it trains with the trial's values: the protocol's data in batches of d_steps * batch
+    data = hm.target.data(hm.options(hp), 64, labels=False, seed=0)
+    spe = hm.compile_kwargs["steps_per_execution"]  # the row's, dividing steps_per_epoch
+    assert spe == 10
+    model.fit(data, epochs=1, steps_per_epoch=spe, verbose=0)
+    assert int(model.step_counter.numpy()) == spe and int(model.d_optimizer.iterations.numpy()) == 2 * spe
 
 
-def test_apply_values_rejects_unknown_parameters_and_keys():
-    with pytest.raises(ValueError, match="no tunable parameter"):
-        tuning.build_model("gan", "grid25", values={"lr": 1e-3})
-    bad = MethodSpec("bad", "GAN", params=(Param("not_a_key", "float", 0.0, 1.0, target="compile"),))
-    with pytest.raises(ValueError, match="get_compile_config.*no .not_a_key"):
-        tuning.build_model(bad, "grid25", values={"not_a_key": 0.5})
-    bad_init = MethodSpec("bad2", "GAN", params=(Param("nope", "float", 0.0, 1.0, target="init"),))
-    with pytest.raises(ValueError, match="get_config.*no .nope"):
-        tuning.build_model(bad_init, "grid25", values={"nope": 0.5})
+def test_bad_targets_params_and_fixed_values_are_named():
+    with pytest.raises(ValueError, match="'nope' is not a row, a method or a recipe"):
+        tuning.get_target("nope")
+    with pytest.raises(ValueError, match="--dataset 'grid25': method 'acgan' has no row on it"):
+        tuning.get_target("acgan", "grid25")
+    with pytest.raises(ValueError, match="--dataset 'ring8' is for a method name; the row grid25_gan"):
+        tuning.get_target("grid25_gan", "ring8")
+    assert tuning.get_target("maem", "ring8").name == "ring8_maem"
+    assert tuning.get_target("acgan").name == "fashion_mnist_acgan"
+    with pytest.raises(ValueError, match="--params: 'sigma' is not an option of grid25_gan"):
+        tuning.GANHyperModel("grid25_gan", params=["d_lr", "sigma"])
+    with pytest.raises(ValueError, match="'init' is an option, but not one of its search parameters"):
+        tuning.GANHyperModel("grid25_gan", params=["init"])
+    with pytest.raises(ValueError, match="unknown option 'dlr'. Did you mean 'd_lr'"):
+        tuning.GANHyperModel("grid25_gan", fixed={"dlr": 1e-3})
+    with pytest.raises(ValueError, match=r"kgan tune grid25_gan: option d_lr=-1(\.0)? is not valid: expected a value > 0"):
+        tuning.GANHyperModel("grid25_gan", fixed={"d_lr": -1})
+    with pytest.raises(ValueError, match="both name 'd_lr'"):
+        tuning.GANHyperModel("grid25_gan", params=["d_lr"], fixed={"d_lr": 1e-4})
 
 
 def test_param_validation_and_declaration():
-    with pytest.raises(ValueError, match="target"):
-        Param("x", target="optimizer")
+    with pytest.raises(ValueError, match="kind='floaty' is not valid"):
+        Param("x", "floaty")
     with pytest.raises(ValueError, match="low <= high"):
         Param("x", "float", 1.0, 0.0)
     with pytest.raises(ValueError, match="log sampling needs low > 0"):
@@ -74,11 +142,6 @@ def test_param_validation_and_declaration():
     hp = kt.HyperParameters()
     assert Param("lr", "float", 1e-5, 1e-3, log=True).declare(hp, default=1e-4) == pytest.approx(1e-4)
     assert Param("k", "int", 1, 5).declare(hp, default=9) == 5  # clipped into the range
-    with pytest.raises(ValueError, match="already registered"):
-        tuning.register_method(MethodSpec("gan", "GAN"))
-    with pytest.raises(ValueError, match="kgan.models has no class 'NoSuchGAN'"):
-        tuning.register_method(MethodSpec("nosuch", "NoSuchGAN"))
-    assert "nosuch" not in tuning.METHODS
 
 
 def test_objectives_and_tuners():
@@ -93,8 +156,6 @@ def test_objectives_and_tuners():
     hm = tuning.GANHyperModel("gan", "grid25", steps=10)
     with pytest.raises(ValueError, match="tuner.*'grid'"):
         tuning.make_tuner(hm, "grid")
-    with pytest.raises(ValueError, match="no tunable parameter"):
-        tuning.GANHyperModel("gan", "grid25", params=["d_lr", "momentum"])
 
 
 def _tb_hparams_trials(tb_root):
@@ -113,7 +174,7 @@ def _tb_hparams_trials(tb_root):
 def test_random_search_on_grid25_picks_the_best_trial_and_saves_it(tmp_path):
     """A real search: 4 trials of 30 generator steps on grid25 (batch 128)."""
     logdir = str(tmp_path / "search")
-    hm = tuning.GANHyperModel("gan", "grid25", steps=30, steps_per_epoch=15, batch_size=128,
+    hm = tuning.GANHyperModel("grid25_gan", steps=30, steps_per_epoch=15, batch_size=128,
                               params=["d_lr", "g_lr", "r1_weight"], fixed={"d_steps": 1})
     tuner = tuning.make_tuner(hm, "random", trials=4, directory=str(tmp_path / "kt"), seed=1)
     result = tuning.search(hm, tuner, logdir)
@@ -131,6 +192,12 @@ def test_random_search_on_grid25_picks_the_best_trial_and_saves_it(tmp_path):
     assert again["modes_hq"] == pytest.approx(result["best_score"], abs=1e-9)
     assert loaded.d_steps == 1
     assert np.isclose(float(loaded.d_optimizer.learning_rate.numpy()), result["best_hparams"]["d_lr"])
+    assert np.isclose(loaded.r1_weight, result["best_hparams"]["r1_weight"])
+    # every trial names the `kgan train` command of its model
+    for r in rows:
+        assert r["command"] == hm.command(r["hparams"]) and f"--set d_lr={r['hparams']['d_lr']!r}" in r["command"]
+    assert result["best_command"] == rows[0]["command"] and result["target"] == "grid25_gan"
+    assert rows[0]["command"] in open(os.path.join(logdir, "trials.md")).read()
     # files and TensorBoard HParams for every trial
     for f in ("best.json", "trials.json", "trials.md"):
         assert os.path.isfile(os.path.join(logdir, f))
@@ -149,21 +216,23 @@ def test_cli_hyperband_runs_and_bad_input(tmp_path, capsys):
     assert "best modes_hq" in out and os.path.isfile(os.path.join(logdir, "best_model.keras"))
     assert main(["tune", "grid25_gan", "--tuner", "grid"]) == 2
     assert "--tuner" in capsys.readouterr().err
+    assert "train it again: kgan train grid25_gan --steps 20 --steps-per-epoch 10 --batch-size 64" in out
     assert main(["tune", "no_such_thing"]) == 2
-    assert "Unknown method 'no_such_thing'" in capsys.readouterr().err
+    assert "'no_such_thing' is not a row, a method or a recipe" in capsys.readouterr().err
     assert main(["tune", "gan", "--trials", "0"]) == 2
     assert "trials" in capsys.readouterr().err
+    assert main(["tune", "grid25_gan", "--set", "nope=1"]) == 2
+    assert "unknown option 'nope'" in capsys.readouterr().err
     assert main(["tune", "--list"]) == 0
-    assert "gp_weight" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "gp_weight (float) [0, 10]" in listed and "rows: ring8_maem, grid25_maem" in listed
 
 
 def test_search_with_an_evaluate_objective_on_images(tmp_path):
-    """The objective comes from kgan.callbacks.Evaluate's logs (FD in the digits domain
-    classifier's space), minimised; 2 trials of 2 steps on sklearn digits (8x8 DCGAN)."""
-    from kgan.tuning import MethodSpec
-
-    spec = MethodSpec("gan_digits", "GAN", params=tuning.COMMON_PARAMS[:2])
-    hm = tuning.GANHyperModel(spec, "digits", steps=2, batch_size=32, objective="fid",
+    """The objective comes from kgan.callbacks.Evaluate's logs (FD in the digits domain classifier's
+    space, per channel), minimised; 2 trials of 2 steps of the row stacked_digits_gan (8x8x3 DCGAN, width 4)."""
+    hm = tuning.GANHyperModel("stacked_digits_gan", steps=2, batch_size=32, objective="fid",
+                              params=["d_lr", "g_lr"], fixed={"width": 4},
                               evaluate_kwargs={"n_samples": 300, "n_real": 300})
     tuner = tuning.make_tuner(hm, "random", trials=2, directory=str(tmp_path / "kt"))
     result = tuning.search(hm, tuner, str(tmp_path / "out"), save_best=False)
@@ -171,3 +240,4 @@ def test_search_with_an_evaluate_objective_on_images(tmp_path):
     scores = [r["score"] for r in result["trials"]]
     assert len(scores) == 2 and result["best_score"] == min(scores) > 0
     assert all("fid" in r["metrics"] for r in result["trials"])
+    assert "--set width=4" in result["best_command"]

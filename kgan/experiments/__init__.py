@@ -5,7 +5,7 @@
   on ring8/grid25/grid49/grid100; DCGAN on Fashion-MNIST and stacked
   Fashion-MNIST);
 * :mod:`kgan.experiments.methods` -- how each kgan model is built on a
-  protocol, with its own typed options;
+  protocol, with its own typed options and its ``kgan tune`` search space;
 * :mod:`kgan.experiments.table` -- the rows ``<protocol>_<method>``;
 * :mod:`kgan.experiments.classify` -- the classification rows
   (``fashion_mnist_cls_<mode>``, ``fashion_mnist_openset_<mode>``: AdaptiveMixClassifier
@@ -15,11 +15,11 @@
     kgan train grid25_mdgan --help             # the row's protocol and options
     kgan train grid25_mdgan --set lambda1=0.5  # checked against the options
 """
-from kgan.experiments.methods import METHODS, Method, add_method
-from kgan.experiments.options import Option
+from kgan.experiments.methods import COMMON_SEARCH, GAN_SEARCH, METHODS, Method, add_method
+from kgan.experiments.options import Option, Param
 from kgan.experiments.protocols import PROTOCOLS, Image, Protocol, TwoD, add_protocol
 from kgan.experiments.table import Row, get_row, rows, settings_diff
 from kgan.experiments.classify import Classification
 
-__all__ = ["METHODS", "Method", "add_method", "Option", "PROTOCOLS", "Image", "Protocol", "TwoD",
+__all__ = ["COMMON_SEARCH", "GAN_SEARCH", "METHODS", "Method", "add_method", "Option", "Param", "PROTOCOLS", "Image", "Protocol", "TwoD",
            "add_protocol", "Row", "get_row", "rows", "settings_diff", "Classification"]

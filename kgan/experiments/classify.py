@@ -239,7 +239,7 @@ def _classifier(mode):
     return build
 
 
-_CLS = dict(model="AdaptiveMixClassifier", kinds=("classification",))
+_CLS = dict(model="AdaptiveMixClassifier", kinds=("classification",), search=())  # kgan tune's objectives are GAN metrics
 METHODS = {m.name: m for m in (
     Method("plain", build=_classifier("plain"), description="plain cross-entropy", **_CLS),
     Method("mixup", build=_classifier("mixup"), description="Mixup: interpolated-label CE, mixed batch only",

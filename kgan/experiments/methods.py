@@ -9,11 +9,32 @@ every protocol.
 A method's option may share a name with a protocol option: the method's
 declaration then replaces the protocol's (MaEM-GAN's ``loss`` also accepts
 ``maf``).
+
+A method's ``search`` is its keras-tuner search space (``kgan tune ROW``): a
+tuple of :class:`~kgan.experiments.options.Param`, each the range of one of the
+row's options, so a trial is a set of option values and ``kgan train ROW --set
+...`` reproduces it. :data:`COMMON_SEARCH` (learning rates, D steps) is every
+GAN method's; each method adds its own weights. Ranges are centred on the
+papers' values (docs/mixing.md, maem.md, mode_regularized.md, conditional.md)
+and reach "off" (weight 0) where a weight switches a regulariser.
 """
 import dataclasses
 
-from kgan.experiments.options import Option
+from kgan.experiments.options import Option, Param
 from kgan.experiments.protocols import ADVERSARIAL_LOSSES
+
+#: Searched for every GAN method: the protocol's learning rates and D steps.
+COMMON_SEARCH = (
+    Param("d_lr", "float", 1e-5, 1e-3, log=True),
+    Param("g_lr", "float", 1e-5, 1e-2, log=True),
+    Param("d_steps", "int", 1, 5),
+)
+
+#: The base GAN's: COMMON_SEARCH and the penalties WGAN-GP (Gulrajani et al. 2017) and R1 (Mescheder et al. 2018).
+GAN_SEARCH = COMMON_SEARCH + (
+    Param("gp_weight", "float", 0.0, 10.0),
+    Param("r1_weight", "float", 0.0, 10.0),
+)
 
 
 @dataclasses.dataclass
@@ -33,6 +54,8 @@ class Method:
         paper: the paper (and equation) it implements, for the docs.
         version: bump when the method's behaviour changes, so finished benchmark runs of the old
             behaviour no longer match.
+        search: the ``kgan tune`` search space, a tuple of :class:`~kgan.experiments.options.Param`
+            over the rows' options (default :data:`COMMON_SEARCH`; ``()``: not tunable).
     """
 
     name: str
@@ -45,6 +68,7 @@ class Method:
     description: str = ""
     paper: str = ""
     version: int = 1
+    search: tuple = COMMON_SEARCH
 
     def applies_to(self, protocol):
         if protocol.kind not in self.kinds:
@@ -98,7 +122,7 @@ def _maem(p, o, seed, num_classes, steps):
     regs = ablation_kwargs(
         o["ablation"],
         entropy=kgan.losses.ManifoldEntropy(sigma=o["sigma"], warmup_steps=int(o["warmup"] * steps)),
-        dlle=dlle, disomap=kgan.losses.DIsoMap())
+        dlle=dlle, disomap=kgan.losses.DIsoMap(weight=o["disomap_weight"]))
     D = p.discriminator(o, heads=("logit", "code"), code_dim=o["code_dim"], spectral_norm=o["spectral_norm"])
     return _models().MaEMGAN(p.generator(o), D, buffer_size=o["buffer"], **regs, **p.model_kwargs(o, seed))
 
@@ -142,7 +166,13 @@ def add_method(method, replace=False):
     return method
 
 
-add_method(Method("gan", "GAN", _gan, description="plain GAN: the protocol's networks, loss and optimisers"))
+add_method(Method("gan", "GAN", _gan, description="plain GAN: the protocol's networks, loss and optimisers",
+                  search=GAN_SEARCH))
+_MIX_SEARCH = COMMON_SEARCH + (
+    Param("mix_prob", "float", 0.0, 1.0),
+    Param("mix_weight", "float", 0.0, 5.0),
+    Param("alpha", "float", 0.1, 2.0),
+)
 for _name, _what in (("mixup", "Mixup: D learns the real fraction of lam x_real + (1 - lam) x_fake"),
                      ("cutmix", "CutMix: D scores a real/fake patch collage per pixel share"),
                      ("srmix", "SRMix: CutMix with a Gaussian-smoothed mask")):
@@ -150,7 +180,8 @@ for _name, _what in (("mixup", "Mixup: D learns the real fraction of lam x_real 
                       options=_MIX + ((Option("sigma", float, 0.1, "mask smoothing (fraction of the image size)",
                                               low=0.0, low_open=True),) if _name == "srmix" else ()),
                       description=f"{_what} (mix_prob 0.5)",
-                      paper="sample mixing for GAN discriminators (docs/mixing.md)"))
+                      paper="sample mixing for GAN discriminators (docs/mixing.md)",
+                      search=_MIX_SEARCH + ((Param("sigma", "float", 0.01, 0.5),) if _name == "srmix" else ())))
 add_method(Method(
     "adaptivemix", "AdaptiveMixGAN", _adaptivemix,
     options=(Option("variant", str, "paper", "the paper's shrinkage or the official code's",
@@ -161,7 +192,9 @@ add_method(Method(
                     "sample's feature RMS", choices=("absolute", "relative")),
              Option("shrink_weight", float, 1.0, "weight of the shrinkage term", low=0.0)),
     description="AdaptiveMix: shrink D's features of mixed hard samples towards their mix",
-    paper="Liu, Zhang et al., CVPR 2023"))
+    paper="Liu, Zhang et al., CVPR 2023",
+    search=COMMON_SEARCH + (Param("shrink_weight", "float", 0.0, 5.0), Param("alpha", "float", 0.1, 2.0),
+                            Param("noise_std", "float", 0.0, 0.2))))
 add_method(Method(
     "maem", "MaEMGAN", _maem,
     options=(Option("loss", str, "non_saturating", "adversarial loss on the code's mean (maf: the paper's "
@@ -177,28 +210,34 @@ add_method(Method(
              Option("dlle_distance", str, "mse", "DLLE distance: mse (official code) or l2 (paper; its "
                     "constant-size gradient flattened D in a 2D probe)", choices=("mse", "l2")),
              Option("dlle_weight", float, 1.0, "DLLE weight", low=0.0),
-             Option("spectral_norm", bool, False, "spectral normalisation in D")),
+             Option("spectral_norm", bool, False, "spectral normalisation in D"),
+             # added after benchmark runs were recorded: left out of a run's settings while 1 (omit_default)
+             Option("disomap_weight", float, 1.0, "DIsoMap weight", low=0.0, omit_default=True)),
     description="MaEM-GAN: manifold entropy + DLLE + DIsoMap on D's code",
-    paper="Liu et al., AAAI 2023"))
+    paper="Liu et al., AAAI 2023",
+    search=COMMON_SEARCH + (Param("sigma", "float", 1e-5, 1e-1, log=True), Param("dlle_weight", "float", 0.0, 5.0),
+                            Param("disomap_weight", "float", 0.0, 5.0))))
+_LAMBDA_SEARCH = (Param("lambda1", "float", 0.0, 2.0), Param("lambda2", "float", 0.0, 2.0))
 add_method(Method(
     "regan", "RegularizedGAN", _regan, optimizers=("e",),
     options=(Option("lambda1", float, 0.2, "geometric regulariser ||x - G(E(x))||^2", low=0.0),
              Option("lambda2", float, 0.4, "mode regulariser -log D(G(E(x)))", low=0.0)),
     description="mode-regularised GAN: encoder, geometric and mode regularisers",
-    paper="Che et al., ICLR 2017, Eq. 3"))
+    paper="Che et al., ICLR 2017, Eq. 3", search=COMMON_SEARCH + _LAMBDA_SEARCH))
 add_method(Method(
     "mdgan", "MDGAN", _mdgan, optimizers=("e", "d2"),
     options=(Option("lambda1", float, 0.2, "manifold step's geometric weight ||x - G(E(x))||^2", low=0.0),
              Option("lambda2", float, 1.0, "weight of the manifold step's realism term -log D1(G(E(x)))",
                     low=0.0)),
     description="MDGAN: manifold step (D1, encoder) then diffusion step (D2)",
-    paper="Che et al., ICLR 2017, Sec. 3.3"))
+    paper="Che et al., ICLR 2017, Sec. 3.3", search=COMMON_SEARCH + _LAMBDA_SEARCH))
 add_method(Method(
     "acgan", "ACGAN", _conditional("ACGAN", "classifier", cond_lambda=1.0, classify_fakes=False),
     kinds=("image",), conditional=True,
     options=(Option("cond_lambda", float, 1.0, "classifier cross-entropy weight", low=0.0),
              Option("classify_fakes", bool, False, "also train D's classifier on fakes (original ACGAN)")),
-    description="ACGAN: auxiliary classifier head", paper="Odena et al. 2017"))
+    description="ACGAN: auxiliary classifier head", paper="Odena et al. 2017",
+    search=COMMON_SEARCH + (Param("cond_lambda", "float", 0.0, 2.0),)))
 add_method(Method(
     "projgan", "ProjGAN", _conditional("ProjGAN", "projection"), kinds=("image",), conditional=True,
     description="projection discriminator", paper="Miyato & Koyama 2018, Eq. 3"))
@@ -211,4 +250,6 @@ add_method(Method(
              Option("margin_pos", float, 0.98, "D2D-CE positive margin", low=-1.0, high=1.0),
              Option("d2dce_variant", str, "exact", "the paper's formula or StudioGAN's row-max shift",
                     choices=("exact", "official"))),
-    description="ReACGAN: D2D-CE on the hypersphere", paper="Kang et al., NeurIPS 2021, Eq. 7"))
+    description="ReACGAN: D2D-CE on the hypersphere", paper="Kang et al., NeurIPS 2021, Eq. 7",
+    search=COMMON_SEARCH + (Param("cond_lambda", "float", 0.0, 2.0), Param("temperature", "float", 0.05, 1.0),
+                            Param("margin_pos", "float", 0.5, 1.0))))

@@ -1,4 +1,5 @@
-"""Typed options of a protocol or a method: what ``kgan train ROW --set KEY=VALUE`` accepts.
+"""Typed options of a protocol or a method: what ``kgan train ROW --set KEY=VALUE`` accepts, and the
+search ranges (:class:`Param`) ``kgan tune ROW`` samples them from.
 
 An :class:`Option` has a name, a type, a default, a one-line help and an allowed
 range or set of choices. ``--set`` values arrive as text; :meth:`Option.parse`
@@ -29,6 +30,9 @@ class Option:
         low_open: the range excludes ``low`` (e.g. a learning rate > 0).
         choices: the allowed values of a ``str`` option.
         allow_none: ``--set KEY=none`` gives None.
+        omit_default: leave the option out of a run's recorded settings (:meth:`Row.settings`) while it
+            has its default value. For an option added after benchmark runs were recorded: their records,
+            keyed by the settings, stay valid, and a run that sets the option is recorded apart.
     """
 
     name: str
@@ -40,6 +44,7 @@ class Option:
     low_open: bool = False
     choices: tuple = ()
     allow_none: bool = False
+    omit_default: bool = False
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -136,3 +141,107 @@ def resolve(options, given, where="--set"):
     for key, value in given.items():
         out[key] = by_name[key].parse(value, where)
     return out
+
+
+KINDS = ("float", "int", "choice", "bool")
+_KIND_TYPE = {"float": float, "int": int, "bool": bool}
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """The search range of one option, for ``kgan tune`` (keras-tuner).
+
+    A trial of a search is a set of option values, so a ``Param`` names the
+    :class:`Option` it sets (``name``) and says how keras-tuner samples it;
+    ``kgan train ROW --set NAME=VALUE`` then reproduces any trial.
+
+    Args:
+        name: the option it sets (also the hyperparameter's name in keras-tuner and TensorBoard).
+        kind: ``"float"``, ``"int"``, ``"choice"`` or ``"bool"`` (the option's type).
+        low, high: inclusive range of a float / int.
+        log: sample log-uniformly (``low`` must be > 0).
+        values: the values of a ``"choice"``.
+        step: step of an int range (or of a linear float range), optional.
+    """
+
+    name: str
+    kind: str = "float"
+    low: object = None
+    high: object = None
+    log: bool = False
+    values: tuple = ()
+    step: object = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Param {self.name!r}: kind={self.kind!r} is not valid; expected one of "
+                             f"{list(KINDS)}.")
+        if self.kind in ("float", "int"):
+            if self.low is None or self.high is None or not self.low <= self.high:
+                raise ValueError(f"Param {self.name!r}: need low <= high; received low={self.low!r}, "
+                                 f"high={self.high!r}.")
+            if self.log and not self.low > 0:
+                raise ValueError(f"Param {self.name!r}: log sampling needs low > 0; received low={self.low!r}.")
+        if self.kind == "choice" and not self.values:
+            raise ValueError(f"Param {self.name!r}: a choice needs `values`; received values={self.values!r}.")
+        object.__setattr__(self, "values", tuple(self.values))
+
+    def describe(self):
+        """``name kind range`` for ``kgan tune --list``."""
+        if self.kind in ("float", "int"):
+            rng = f"[{self.low:g}, {self.high:g}]{' log' if self.log else ''}"
+        elif self.kind == "choice":
+            rng = "{" + ", ".join(map(str, self.values)) + "}"
+        else:
+            rng = "{false, true}"
+        return f"{self.name} ({self.kind}) {rng}"
+
+    def check(self, options, where):
+        """Raise ValueError unless ``options`` (Option tuple) has this param's option, of its type, with
+        every value of the range allowed."""
+        by_name = {o.name: o for o in options}
+        option = by_name.get(self.name)
+        if option is None:
+            close = difflib.get_close_matches(self.name, list(by_name), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"{where}: search parameter {self.name!r} sets no option of it.{hint} Its options: "
+                             f"{', '.join(sorted(by_name)) or 'none'}.")
+        want = _KIND_TYPE.get(self.kind)
+        if want is not None and option.type is not want:
+            raise ValueError(f"{where}: search parameter {self.name!r} is a {self.kind}, but option "
+                             f"{option.describe()} is a {option.type.__name__}.")
+        ends = (self.low, self.high) if self.kind in ("float", "int") else self.values
+        for value in ends:
+            option.parse(value, f"{where}: search parameter {self.name!r}")
+        return option
+
+    def declare(self, hp, default=None):
+        """Declare the parameter on a ``keras_tuner.HyperParameters`` and return its value.
+
+        ``default`` (the option's value without the search) is the search's first point when it lies in
+        the range (clipped into it otherwise).
+        """
+        if self.kind == "float":
+            d = None if default is None else min(max(float(default), self.low), self.high)
+            return hp.Float(self.name, float(self.low), float(self.high),
+                            sampling="log" if self.log else "linear", step=self.step, default=d)
+        if self.kind == "int":
+            d = None if default is None else int(min(max(int(default), self.low), self.high))
+            return hp.Int(self.name, int(self.low), int(self.high), step=self.step or 1,
+                          sampling="log" if self.log else "linear", default=d)
+        if self.kind == "bool":
+            return hp.Boolean(self.name, default=bool(default) if default is not None else False)
+        d = default if default in self.values else None
+        return hp.Choice(self.name, list(self.values), default=d)
+
+
+def check_search(params, options, where):
+    """Check a search space against the options it sets (see :meth:`Param.check`); two params may not
+    share a name."""
+    names = [p.name for p in params]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{where}: search parameter(s) {dup} are declared twice.")
+    for p in params:
+        p.check(options, where)
+    return tuple(params)

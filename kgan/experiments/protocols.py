@@ -32,6 +32,11 @@ _COMMON = (
     Option("loss", str, "non_saturating", "adversarial loss (kgan.losses)", choices=ADVERSARIAL_LOSSES),
     Option("d_steps", int, 1, "discriminator updates per generator update (a fresh real batch each)",
            low=1, high=255),
+    # added after benchmark runs were recorded: left out of a run's settings while 0 (omit_default)
+    Option("gp_weight", float, 0.0, "WGAN-GP weight lambda (Gulrajani et al. 2017; 0: off)", low=0.0,
+           omit_default=True),
+    Option("r1_weight", float, 0.0, "R1 weight gamma (Mescheder et al. 2018; 0: off)", low=0.0,
+           omit_default=True),
 )
 
 
@@ -92,7 +97,7 @@ class Protocol:
         return self.adam(o["d_lr"] if role in ("d", "d2") else o["g_lr"])
 
     def compile_kwargs(self, o):
-        return {"loss": o["loss"], "d_steps": o["d_steps"]}
+        return {"loss": o["loss"], "d_steps": o["d_steps"], "gp_weight": o["gp_weight"], "r1_weight": o["r1_weight"]}
 
     def describe(self):
         raise NotImplementedError

@@ -51,9 +51,25 @@ class Row:
     def settings(self, cfg, o=None):
         """What identifies a run: the row, its schedule, seed and every option's value."""
         o = self.resolve(cfg.extra) if o is None else o
+        omit = {x.name: x.default for x in self.options if x.omit_default}
+        recorded = {k: v for k, v in o.items() if not (k in omit and v == omit[k])}
         return {"row": self.name, "steps": cfg.steps, "batch_size": cfg.batch_size, "seed": cfg.seed,
-                "precision": cfg.precision, "options": dict(sorted(o.items())),
+                "precision": cfg.precision, "options": dict(sorted(recorded.items())),
                 "version": f"protocol {self.protocol.version}, method {self.method.version}"}
+
+    def search(self, names=None):
+        """The row's search space for ``kgan tune``: the method's :class:`~kgan.experiments.options.Param`
+        tuple (or the ones called ``names``), each checked against the row's options."""
+        where = f"row {self.name}"
+        space = _options.check_search(tuple(getattr(self.method, "search", ())), self.options, where)
+        if names is None:
+            return space
+        by_name = {p.name: p for p in space}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValueError(f"{where}: {unknown[0]!r} is not one of its search parameters "
+                             f"({', '.join(by_name) or 'none: its method declares no search space'}).")
+        return tuple(by_name[n] for n in names)
 
     # -------------------------------------------------------------- the recipe interface
     def num_classes(self):

@@ -1,27 +1,26 @@
-"""keras-tuner searches for every kgan method (see docs/tuning.md).
+"""keras-tuner searches over the rows of the experiment table (see docs/tuning.md).
 
-    kgan tune grid25_gan --tuner bayesian --trials 20 --steps 2000
-    kgan tune gan --dataset grid25 --tuner random --trials 8
+    kgan tune grid25_maem --tuner bayesian --trials 20 --steps 2000
+    kgan tune gan --dataset grid25 --tuner random --trials 8      # the row grid25_gan
 
-``METHODS`` maps a method name to its :class:`MethodSpec` (model class,
-search space of :class:`Param`, recipes); ``register_method`` adds one.
-``GANHyperModel`` is the ``keras_tuner.HyperModel``; ``make_tuner`` makes a
-random / Bayesian / Hyperband tuner; ``search`` runs it and saves the best
-model atomically.
+A row's search space is its method's ``search`` in :mod:`kgan.experiments.methods`
+(:class:`Param` ranges over the row's options), and a trial's model is the
+row's own build with the trial's values as options, so every trial is
+``kgan train ROW --set ...`` again. :class:`GANHyperModel` is the
+``keras_tuner.HyperModel``; :func:`make_tuner` makes a random / Bayesian /
+Hyperband tuner; :func:`search` runs it and saves the best model atomically.
+A new method becomes tunable with ``kgan.experiments.add_method(Method(...,
+search=COMMON_SEARCH + (Param(...),)))``.
 """
-from kgan.tuning.registry import (COMMON_PARAMS, GAN_PARAMS, METHODS, MethodSpec, Param,
-                                  apply_values, available_methods, build_base, build_model,
-                                  current_values, generic_build, get_method, register_method,
-                                  spec_for_model)
-from kgan.tuning import methods as _methods  # noqa: F401  (registers the methods beyond the base GAN)
+from kgan.experiments.methods import COMMON_SEARCH, GAN_SEARCH
+from kgan.experiments.options import Param
+from kgan.tuning.targets import Target, available_methods, build_model, get_target
 from kgan.tuning.hypermodel import (OBJECTIVES, TUNERS, GANHyperModel, default_objective,
-                                final_metrics_2d, make_hypermodel, make_tuner, objective, search,
-                                trial_table)
+                                    final_metrics_2d, make_hypermodel, make_tuner, objective, search,
+                                    trial_table)
 
 __all__ = [
-    "COMMON_PARAMS", "GAN_PARAMS", "METHODS", "MethodSpec", "Param", "apply_values",
-    "available_methods", "build_base", "build_model", "current_values", "generic_build",
-    "get_method", "register_method", "spec_for_model", "OBJECTIVES", "TUNERS", "GANHyperModel",
-    "default_objective", "final_metrics_2d", "make_hypermodel", "make_tuner", "objective",
-    "search", "trial_table",
+    "COMMON_SEARCH", "GAN_SEARCH", "Param", "Target", "available_methods", "build_model", "get_target",
+    "OBJECTIVES", "TUNERS", "GANHyperModel", "default_objective", "final_metrics_2d", "make_hypermodel",
+    "make_tuner", "objective", "search", "trial_table",
 ]

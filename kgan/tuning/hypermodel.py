@@ -1,10 +1,11 @@
-"""keras-tuner searches over kgan methods: HyperModel, objectives, tuners, best model.
+"""keras-tuner searches over the rows of the experiment table: HyperModel, objectives, tuners, best model.
 
-    hm = kgan.tuning.GANHyperModel("gan", "grid25", steps=2000, batch_size=512)
+    hm = kgan.tuning.GANHyperModel("grid25_gan", steps=2000)
     tuner = kgan.tuning.make_tuner(hm, "bayesian", objective="modes_hq", trials=20,
-                                   directory="tuning/grid25_gan")
+                                   directory="tuning/grid25_gan/tuner")
     result = kgan.tuning.search(hm, tuner, logdir="tuning/grid25_gan")
     result["best_model_path"]   # tuning/grid25_gan/best_model.keras
+    result["best_command"]      # kgan train grid25_gan --steps 2000 ... --set d_lr=... (the same model)
 
 Objectives (:data:`OBJECTIVES`) are read from the trial's final logs:
 
@@ -35,8 +36,7 @@ import time
 
 import keras_tuner as kt
 
-from kgan.tuning.registry import (MethodSpec, build_base, apply_values, current_values, fmt_value,
-                                  get_method, spec_for_model)
+from kgan.tuning.targets import Target, get_target
 from kgan.utils import atomic_path, check_choice, check_positive_int
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -115,95 +115,108 @@ def evaluate_callback(dataset, metric, every=1, **kwargs):
 
 
 class GANHyperModel(kt.HyperModel):
-    """A keras-tuner HyperModel of one kgan method on one dataset.
+    """A keras-tuner HyperModel of one row of the experiment table (or one recipe file).
 
-    ``build(hp)`` makes the method's base model (recipe or generic builder,
-    see :mod:`kgan.tuning.registry`) and applies the sampled values of the
-    search space: learning rates of D and G, D steps, each regulariser's
-    weight. ``fit(hp, model)`` loads the dataset (batched with ``d_steps *
-    batch_size``, as the base GAN's ``train_step`` expects), trains
-    ``steps`` generator steps in epochs of ``steps_per_epoch`` (Hyperband's
-    ``epochs`` / ``initial_epoch`` are honoured), and returns the final logs
-    plus the objective metrics.
+    ``build(hp)`` samples the row's search space (its method's ``search``:
+    learning rates of D and G, D steps, each regulariser's weight), resolves
+    the values as the row's options (over ``fixed``) and returns the row's own
+    compiled model, the one ``kgan train ROW --set ...`` builds
+    (:meth:`command` gives that command). ``fit(hp, model)`` trains it on the
+    protocol's data (batches of ``d_steps * batch_size``) for ``steps``
+    generator steps in epochs of ``steps_per_epoch`` (Hyperband's ``epochs`` /
+    ``initial_epoch`` are honoured) and returns the final logs plus the
+    objective metrics.
 
     Args:
-        method: a method name (``kgan.tuning.METHODS``) or a ``MethodSpec``;
-            ``None`` with ``recipe`` infers it from the recipe's model.
-        dataset: dataset name (``kgan.data.NAMES``).
+        target: a row name (``"grid25_maem"``) or :class:`kgan.experiments.Row`, a method name (the row
+            ``<dataset>_<method>``), a recipe file's name or path (with ``build(cfg)``), or a
+            :class:`kgan.tuning.Target`.
+        dataset: the dataset of a method name (default grid25; fashion_mnist for conditional methods).
         steps: generator steps per trial.
-        steps_per_epoch: steps per epoch (the objective is logged per epoch).
-        batch_size: batch size per D step (global).
+        steps_per_epoch: steps per epoch (Hyperband's budget unit; default: one epoch per trial).
+        batch_size: batch size per D step (global; default the row's).
         seed: seed of the networks' initialisation, the noise and the data.
-        params: names of the parameters to tune (default: all of the
-            method's); the others keep the base model's values.
-        fixed: ``{param name: value}`` applied to every trial, not tuned.
-        recipe: recipe name or path whose ``build(cfg)`` gives the base model.
-        compile_kwargs: ``jit_compile`` / ``steps_per_execution``.
-        objective: objective name (adds an ``Evaluate`` callback when the
-            metric comes from it).
+        params: names of the search parameters to tune (default: all of the row's not in ``fixed``).
+        fixed: ``{option: value}`` applied to every trial (any option of the row; text is parsed).
+        compile_kwargs: ``jit_compile`` / ``steps_per_execution`` (default: the row's steps per
+            execution, dividing ``steps_per_epoch``).
+        objective: objective name (adds an ``Evaluate`` callback when the metric comes from it).
         eval_every: epochs between ``Evaluate`` runs (default: last epoch only).
         evaluate_kwargs: extra arguments for ``Evaluate`` (e.g. ``n_samples``).
+        precision: the dtype policy the search runs under (named in :meth:`command`).
         verbose: ``fit`` verbosity.
     """
 
-    def __init__(self, method, dataset, steps=1000, steps_per_epoch=None, batch_size=None,
-                 seed=0, params=None, fixed=None, recipe=None, compile_kwargs=None,
-                 objective=None, eval_every=None, evaluate_kwargs=None, verbose=0):
-        super().__init__(name=f"kgan_{getattr(method, 'name', method)}_{dataset}")
+    def __init__(self, target, dataset=None, steps=1000, steps_per_epoch=None, batch_size=None,
+                 seed=0, params=None, fixed=None, compile_kwargs=None, objective=None, eval_every=None,
+                 evaluate_kwargs=None, precision="float32", verbose=0):
         import kgan.data
 
-        self.dataset = dataset
-        self.info = kgan.data.info(dataset)
-        self.recipe = recipe
+        self.target = target if isinstance(target, Target) else get_target(target, dataset)
+        super().__init__(name=f"kgan_{self.target.name}")
+        self.dataset = self.target.dataset
+        self.info = kgan.data.info(self.dataset)
         self.seed = int(seed)
-        self.compile_kwargs = dict(compile_kwargs or {})
-        if method is None:
-            if recipe is None:
-                raise ValueError("Pass a method name or a recipe; received neither.")
-            method = spec_for_model(build_base(MethodSpec("probe", "GAN"), dataset, self.seed,
-                                               self.compile_kwargs, recipe))
-        self.spec = method if isinstance(method, MethodSpec) else get_method(method)
         self.steps = check_positive_int("steps", steps)
-        self.steps_per_epoch = check_positive_int(
-            "steps_per_epoch", steps_per_epoch or self.steps)
-        self.steps_per_epoch = min(self.steps_per_epoch, self.steps)
+        self.steps_per_epoch = min(check_positive_int("steps_per_epoch", steps_per_epoch or self.steps),
+                                   self.steps)
         if batch_size is None:
-            batch_size = 512 if dataset in TWO_D else 64
+            batch_size = self.target.defaults.get("batch_size") or (512 if self.dataset in TWO_D else 64)
         self.batch_size = check_positive_int("batch_size", batch_size)
-        names = [p.name for p in self.spec.params]
-        self.params = list(names if params is None else params)
-        for p in self.params:
-            self.spec.param(p)  # raises for unknown names
+        self.compile_kwargs = dict(compile_kwargs or {})
+        spe = self.compile_kwargs.get("steps_per_execution") or self.target.defaults.get("steps_per_execution", 1)
+        self.compile_kwargs["steps_per_execution"] = math.gcd(check_positive_int("steps_per_execution", spe),
+                                                              self.steps_per_epoch)
         self.fixed = dict(fixed or {})
-        for p in self.fixed:
-            self.spec.param(p)
-        self.objective_name = objective or default_objective(dataset)
+        self.base = self.target.resolve(self.fixed)  # unknown options and bad values fail here
+        if params is not None:
+            both = [p for p in params if p in self.fixed]
+            if both:
+                raise ValueError(f"--params and --fixed both name {both[0]!r}: a parameter is tuned or fixed, "
+                                 "not both.")
+        self.space = tuple(p for p in self.target.params(params) if p.name not in self.fixed)
+        if not self.space:
+            raise ValueError(f"Nothing to tune in {self.target.name}: every search parameter is fixed "
+                             f"({', '.join(self.fixed)}).")
+        self.params = [p.name for p in self.space]
+        self.objective_name = objective or default_objective(self.dataset)
         self.eval_every = eval_every
         self.evaluate_kwargs = dict(evaluate_kwargs or {})
+        self.precision = precision
         self.verbose = verbose
 
     @property
     def epochs(self):
         return int(math.ceil(self.steps / self.steps_per_epoch))
 
+    # -------------------------------------------------------------- a trial's options
+    def values(self, hp):
+        """The trial's searched values ``{option: value}`` (declaring them on ``hp``)."""
+        return {p.name: p.declare(hp, self.base[p.name]) for p in self.space}
+
+    def options(self, hp):
+        """Every option value of the trial: ``fixed`` and the searched values over the row's defaults."""
+        return self.target.resolve({**self.fixed, **self.values(hp)})
+
+    def command(self, values):
+        """The ``kgan train`` command that trains the model of a trial with searched ``values`` again."""
+        return self.target.command({**self.fixed, **{k: values[k] for k in self.params if k in values}},
+                                   self.steps, self.steps_per_epoch, self.batch_size, self.seed, self.precision)
+
     # -------------------------------------------------------------- build
     def build(self, hp):
-        base = build_base(self.spec, self.dataset, self.seed, self.compile_kwargs, self.recipe)
-        defaults = current_values(base, self.spec)
-        values = dict(self.fixed)
-        for p in self.spec.params:
-            if p.name in self.params and p.name not in self.fixed:
-                values[p.name] = p.declare(hp, defaults.get(p.name))
-        return apply_values(base, self.spec, values, self.compile_kwargs)
+        o = self.options(hp)
+        cfg = self.target.config(o, self.steps, self.steps_per_epoch, self.batch_size, self.seed,
+                                 self.compile_kwargs)
+        return self.target.build(o, cfg)
 
     # -------------------------------------------------------------- fit
     def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, **kwargs):
-        import kgan.data
         from kgan.callbacks import StopOnNonFinite
 
+        o = self.options(hp)
         labels = model.num_classes is not None
-        data = kgan.data.load(self.dataset, batch_size=self.batch_size * model.d_steps,
-                              labels=True if labels else False, seed=self.seed)
+        data = self.target.data(o, self.batch_size, labels=labels, seed=self.seed)
         epochs = self.epochs if epochs is None else int(epochs)
         cbs = [StopOnNonFinite()] + list(callbacks or [])
         source = OBJECTIVES.get(self.objective_name, ("", "evaluate"))[1]
@@ -245,10 +258,9 @@ class GANHyperModel(kt.HyperModel):
         return logs
 
 
-
-def make_hypermodel(method, dataset, **kwargs):
-    """Shorthand for :class:`GANHyperModel` ``(method, dataset, **kwargs)``."""
-    return GANHyperModel(method, dataset, **kwargs)
+def make_hypermodel(target, dataset=None, **kwargs):
+    """Shorthand for :class:`GANHyperModel` ``(target, dataset, **kwargs)``."""
+    return GANHyperModel(target, dataset, **kwargs)
 
 
 def _write_eval_scalars(logdir, logs, step):
@@ -304,8 +316,18 @@ def make_tuner(hypermodel, tuner="random", objective=None, trials=10, directory=
     return kt.Hyperband(hypermodel, max_epochs=max_epochs, factor=factor, **common)
 
 
+def fmt_value(v):
+    """Short text of a hyperparameter value for tables."""
+    if isinstance(v, float):
+        if v == 0 or (1e-3 <= abs(v) < 1e4):
+            return f"{v:.4g}"
+        return f"{v:.2e}"
+    return str(v)
+
+
 def trial_table(tuner):
-    """Rows ``{trial_id, status, score, hparams..., metrics...}`` of every trial, best first."""
+    """Rows ``{trial_id, status, score, hparams, metrics, command}`` of every trial, best first
+    (``command``: the ``kgan train`` command of the trial's model, when the hypermodel gives one)."""
     direction = tuner.oracle.objective.direction
     rows = []
     for trial in tuner.oracle.trials.values():
@@ -320,6 +342,9 @@ def trial_table(tuner):
                      "hparams": {k: v for k, v in trial.hyperparameters.values.items()
                                  if not k.startswith("tuner/")},
                      "metrics": metrics})
+        command = getattr(tuner.hypermodel, "command", None)
+        if command is not None:
+            rows[-1]["command"] = command(rows[-1]["hparams"])
     sign = -1 if direction == "max" else 1
     rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
     return rows
@@ -342,6 +367,10 @@ def trials_markdown(rows, objective_name, params):
         cells += [fmt_value(r["hparams"].get(p, "")) for p in params]
         cells += [_cell(r["metrics"].get(m, "")) for m in extra]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    commands = [r for r in rows if r.get("command")]
+    if commands:
+        lines += ["", "Each trial's model again:", ""]
+        lines += [f"    trial {r['trial_id']}: {r['command']}" for r in commands]
     return "\n".join(lines)
 
 
@@ -355,7 +384,8 @@ def search(hypermodel, tuner, logdir, tensorboard=True, callbacks=(), save_best=
 
     Returns:
         dict with ``best_hparams``, ``best_score``, ``objective``, ``trials``
-        (rows of :func:`trial_table`), ``best_model_path`` and ``seconds``.
+        (rows of :func:`trial_table`), ``best_command`` (``kgan train`` of the best trial's
+        settings), ``best_model_path``, ``target``, ``dataset`` and ``seconds``.
     """
     import keras
 
@@ -376,7 +406,8 @@ def search(hypermodel, tuner, logdir, tensorboard=True, callbacks=(), save_best=
             "best_hparams": {k: v for k, v in best_hp.values.items() if not k.startswith("tuner/")},
             "best_score": done[0]["score"], "best_trial": done[0]["trial_id"],
             "best_metrics": done[0]["metrics"], "trials": rows, "seconds": round(seconds, 1),
-            "method": getattr(getattr(hypermodel, "spec", None), "name", None),
+            "best_command": done[0].get("command"),
+            "target": getattr(getattr(hypermodel, "target", None), "name", None),
             "dataset": getattr(hypermodel, "dataset", None)}
     if save_best:
         model = tuner.get_best_models(1)[0]
