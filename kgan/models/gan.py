@@ -2,10 +2,13 @@
 
 A method is a subclass that overrides :meth:`GAN.d_losses` and/or
 :meth:`GAN.g_losses` (each returns a dict of named loss terms) and declares
-the names in :meth:`GAN.loss_names`. Everything else is here, once:
+the names in :meth:`GAN.loss_names`; a method whose algorithm has other steps
+(more networks, more optimizers) declares them as data in :meth:`GAN.phases`
+(:class:`Phase`, :class:`Update`). Everything else is here, once:
 
-* ``train_step``: ``d_steps`` discriminator updates on equal slices of the
-  batch, then one generator update, then the generator EMA;
+* ``train_step``: the declared phases in order (by default ``d_steps``
+  discriminator updates on equal slices of the batch, then one generator
+  update), then the generator EMA;
 * named random streams: every draw of a step is keyed by a string (e.g.
   ``"d/0/z"``, ``"d/1/maem/eps_real"``) hashed with a stable hash, together
   with the model seed, into a stateless seed ``(hash, step)``; a global batch
@@ -20,6 +23,7 @@ the names in :meth:`GAN.loss_names`. Everything else is here, once:
   G, D, EMA and both optimizers.
 """
 import contextlib
+import dataclasses
 import hashlib
 
 import keras
@@ -83,6 +87,70 @@ def record_streams():
         yield draws
     finally:
         _STREAM_RECORDERS.remove(draws)
+
+
+#: What a phase's batches get of the real data (see :class:`Phase`).
+PHASE_DATA = ("slice", "last", "labels")
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """One optimizer step of a :class:`Phase`.
+
+    Attributes:
+        optimizer: the model attribute holding the optimizer (``"d_optimizer"``).
+        variables: the model attribute listing the variables it updates (``"d_variables"``).
+        terms: the names of the loss terms whose sum it minimises; None (default)
+            for all the phase's terms; an empty tuple skips the update (nothing to learn).
+        log: the name of a tracker logging that sum (e.g. ``"e_loss"``), or None.
+    """
+
+    optimizer: str
+    variables: str
+    terms: tuple = None
+    log: str = None
+
+    def __post_init__(self):
+        if self.terms is not None:
+            object.__setattr__(self, "terms", tuple(self.terms))
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One step of a model's training algorithm, as data (:meth:`GAN.phases`).
+
+    Each of its ``repeat`` updates builds a :class:`Batch` named
+    ``"<name>/<k>"`` (so its random streams are ``"<name>/<k>/z"``...), calls
+    the model's ``losses`` method on it inside one gradient tape, takes the
+    gradient of every :class:`Update` (all before any is applied) and applies
+    them, then logs ``total`` (the sum of the terms), each term, and each
+    update's ``log``.
+
+    Attributes:
+        name: the phase's name (``"d"``, ``"g"``, ``"manifold_d"``...), unique in the model.
+        losses: the name of the model method ``batch -> {term: scalar}``.
+        names: the term names it returns (checked at every update); a phase with
+            no names is skipped.
+        updates: the :class:`Update` s made from one forward pass.
+        total: the tracker of the sum of all the terms (``"d_loss"``).
+        repeat: updates per ``train_step``: a positive int or ``"d_steps"``.
+        data: what its batches get of the real batch: ``"slice"`` (update ``k``
+            gets the ``k``-th of ``d_steps`` equal slices, x and labels; needs
+            ``repeat="d_steps"``), ``"last"`` (the last slice, x and labels) or
+            ``"labels"`` (the last slice's labels only, x None: a generator update).
+    """
+
+    name: str
+    losses: str
+    names: tuple
+    updates: tuple
+    total: str
+    repeat: object = 1
+    data: str = "slice"
+
+    def __post_init__(self):
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "updates", tuple(self.updates))
 
 
 #: The message of the check that a real batch is finite (the CLI prints it as one line).
@@ -250,7 +318,8 @@ class GAN(keras.Model):
             d_optimizer, g_optimizer: Keras optimizers (built here, eagerly and
                 inside the model's distribution strategy, as MirroredStrategy needs).
             loss: an adversarial loss name (``kgan.losses.LOSSES``) or object.
-            d_steps: discriminator updates per generator update. Each
+            d_steps: discriminator updates per generator update (the repeat of
+                every phase declared with ``repeat="d_steps"``). Each
                 ``train_step`` splits its batch into ``d_steps`` equal slices, one
                 per D update (a fresh real batch per D step, as StudioGAN), so
                 batch the data with ``d_steps * batch_size``.
@@ -278,9 +347,7 @@ class GAN(keras.Model):
         self.d_optimizer, self.g_optimizer = wrap_loss_scale(d_optimizer), wrap_loss_scale(g_optimizer)
         with self.distribute_strategy.scope():
             self.build_optimizers()
-            d_names, g_names = self.loss_names()
-            self.trackers = {n: keras.metrics.Mean(name=n) for n in ["d_loss", "g_loss", *d_names, *g_names]}
-        self._d_names, self._g_names = tuple(d_names), tuple(g_names)
+            self.trackers = {n: keras.metrics.Mean(name=n) for n in self.tracker_names()}
 
     def build_optimizers(self):
         """Create the optimizers' variables now (under MirroredStrategy, Keras 3
@@ -297,6 +364,72 @@ class GAN(keras.Model):
     def g_variables(self):
         """Variables updated by the generator step."""
         return self.generator.trainable_variables
+
+    def phases(self):
+        """The training algorithm as data: the :class:`Phase` s one ``train_step`` runs, in order.
+
+        The base GAN (Goodfellow et al. 2014, Algorithm 1, with ``k = d_steps``):
+
+        1. ``d_steps`` times: update D on :meth:`d_losses` (real ``x`` vs ``G(z)``),
+           each time on the next slice of the batch and fresh noise;
+        2. update G on :meth:`g_losses` (fresh noise).
+
+        A method with other steps overrides this (e.g. :class:`kgan.models.MDGAN`);
+        a method that only adds loss terms overrides :meth:`loss_names` and
+        :meth:`d_losses` / :meth:`g_losses` instead.
+        """
+        d, g = self.loss_names()
+        return (
+            Phase("d", "d_losses", d, [Update("d_optimizer", "d_variables")], total="d_loss",
+                  repeat="d_steps", data="slice"),
+            Phase("g", "g_losses", g, [Update("g_optimizer", "g_variables")], total="g_loss", data="labels"),
+        )
+
+    def active_phases(self):
+        """:meth:`phases` without the skipped ones (no terms), checked."""
+        phases = tuple(p for p in self.phases() if p.names)
+        seen = set()
+        for p in phases:
+            where = f"{type(self).__name__}.phases(): phase {p.name!r}"
+            if not isinstance(p, Phase):
+                raise TypeError(f"{type(self).__name__}.phases() must return Phase objects; received {p!r}.")
+            if p.name in seen:
+                raise ValueError(f"{where} is declared twice; phase names must be unique.")
+            seen.add(p.name)
+            if not callable(getattr(self, p.losses, None)):
+                raise ValueError(f"{where}: losses={p.losses!r} is not a method of the model.")
+            if not (p.repeat == "d_steps" or isinstance(p.repeat, int) and not isinstance(p.repeat, bool)
+                    and p.repeat >= 1):
+                raise ValueError(f"{where}: repeat must be a positive int or 'd_steps'; received "
+                                 f"repeat={p.repeat!r}.")
+            if p.data not in PHASE_DATA:
+                raise ValueError(f"{where}: data must be one of {PHASE_DATA}; received data={p.data!r}.")
+            if p.data == "slice" and p.repeat != "d_steps":
+                raise ValueError(f"{where}: data='slice' gives update k the k-th of d_steps slices, so it "
+                                 f"needs repeat='d_steps'; received repeat={p.repeat!r}.")
+            if not p.updates:
+                raise ValueError(f"{where} declares no Update.")
+            for u in p.updates:
+                if not isinstance(getattr(self, u.optimizer, None), keras.optimizers.Optimizer):
+                    raise ValueError(f"{where}: optimizer={u.optimizer!r} is not an optimizer of the model "
+                                     "(compile sets it).")
+                unknown = sorted(set(u.terms or ()) - set(p.names))
+                if unknown:
+                    raise ValueError(f"{where}: the update of {u.variables!r} minimises terms {unknown} the "
+                                     f"phase does not declare (declared: {list(p.names)}).")
+        return phases
+
+    def tracker_names(self):
+        """The metric trackers, from the declared phases: every phase's ``total``,
+        then its terms, then the updates' ``log`` s (each name once)."""
+        phases = self.active_phases()
+        names = ([p.total for p in phases] + [n for p in phases for n in p.names]
+                 + [u.log for p in phases for u in p.updates if u.log and u.terms != ()])
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"{type(self).__name__}.phases(): the logged names {dup} are declared more than "
+                             "once; every phase total, term and update log needs its own name.")
+        return names
 
     def loss_names(self):
         """Names of the terms :meth:`d_losses` and :meth:`g_losses` return."""
@@ -503,12 +636,9 @@ class GAN(keras.Model):
         return self.adversarial_g(fake)
 
     # ------------------------------------------------------------------ the step
-    def optimize(self, optimizer, loss, variables, tape):
-        """Apply the gradients of ``loss`` (already passed through :meth:`scaled`)
-        to ``variables``; the optimizer all-reduces them across replicas."""
-        grads = tape.gradient(loss, variables)
-        grads = [g if g is None else tf.cast(g, v.dtype) for g, v in zip(grads, variables)]
-        optimizer.apply(grads, variables)
+    #: Skip variables that get no gradient instead of handing None to the
+    #: optimizer (which warns); MaEM-GAN sets it (D's unused "logit" head).
+    skip_missing_gradients = False
 
     def scaled(self, optimizer, loss):
         """``loss`` divided by the replica count and loss-scaled (call inside the tape)."""
@@ -517,17 +647,34 @@ class GAN(keras.Model):
         loss = tf.cast(loss, tf.float32) / n_rep
         return optimizer.scale_loss(loss)
 
-    def _update(self, optimizer, terms_fn, batch, variables, names, total_name):
-        with tf.GradientTape() as tape:
-            terms = terms_fn(batch)
-            if set(terms) != set(names):
+    def apply_update(self, optimizer, grads, variables):
+        """Apply ``grads`` (of a :meth:`scaled` loss) to ``variables``; the
+        optimizer all-reduces them across replicas and undoes the loss scale."""
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None or not self.skip_missing_gradients]
+        optimizer.apply([g if g is None else tf.cast(g, v.dtype) for g, v in pairs], [v for _, v in pairs])
+
+    def run_update(self, phase, batch):
+        """One update of ``phase`` on ``batch``: its terms in one tape, every
+        :class:`Update`'s gradient (all taken before any is applied), then the trackers."""
+        updates = [u for u in phase.updates if u.terms != ()]
+        with tf.GradientTape(persistent=len(updates) > 1) as tape:
+            terms = getattr(self, phase.losses)(batch)
+            if set(terms) != set(phase.names):
                 raise ValueError(
-                    f"{type(self).__name__}: the loss terms {sorted(terms)} differ from the names "
-                    f"declared in loss_names() {sorted(names)}.")
+                    f"{type(self).__name__}: phase {phase.name!r} returned the loss terms {sorted(terms)}, not "
+                    f"the declared {sorted(phase.names)} (loss_names() / phases()).")
             total = tf.add_n([tf.cast(v, tf.float32) for v in terms.values()])
-            scaled = self.scaled(optimizer, total)
-        self.optimize(optimizer, scaled, variables, tape)
-        self.trackers[total_name].update_state(total)
+            sums = [total if u.terms is None else tf.add_n([tf.cast(terms[n], tf.float32) for n in u.terms])
+                    for u in updates]
+            losses = [self.scaled(getattr(self, u.optimizer), value) for u, value in zip(updates, sums)]
+        grads = [tape.gradient(loss, getattr(self, u.variables)) for u, loss in zip(updates, losses)]
+        del tape
+        for u, g in zip(updates, grads):
+            self.apply_update(getattr(self, u.optimizer), g, getattr(self, u.variables))
+        self.trackers[phase.total].update_state(total)
+        for u, value in zip(updates, sums):
+            if u.log:
+                self.trackers[u.log].update_state(value)
         for name, value in terms.items():
             self.trackers[name].update_state(value)
 
@@ -564,15 +711,19 @@ class GAN(keras.Model):
         return x, y
 
     def train_step(self, data):
+        """Run the declared :meth:`phases` in order, each ``repeat`` times on a
+        fresh :class:`Batch` (noise from the update's named streams), then the EMA."""
         x, y = self.unpack(data)
         local_n = tf.shape(x)[0] // self.d_steps
         xs = tf.split(x, self.d_steps) if self.d_steps > 1 else [x]
         ys = tf.split(y, self.d_steps) if (y is not None and self.d_steps > 1) else [y] * self.d_steps
-        for k in range(self.d_steps):
-            batch = self.make_batch(xs[k], ys[k], local_n, f"d/{k}")
-            self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
-        g_batch = self.make_batch(None, ys[-1], local_n, "g/0")
-        self._update(self.g_optimizer, self.g_losses, g_batch, self.g_variables, self._g_names, "g_loss")
+        for phase in self.active_phases():
+            for k in range(self.d_steps if phase.repeat == "d_steps" else phase.repeat):
+                if phase.data == "slice":
+                    real_x, real_y = xs[k], ys[k]
+                else:
+                    real_x, real_y = (xs[-1] if phase.data == "last" else None), ys[-1]
+                self.run_update(phase, self.make_batch(real_x, real_y, local_n, f"{phase.name}/{k}"))
         self.update_ema()
         self.step_counter.assign_add(1)
         return self.logs()

@@ -147,6 +147,9 @@ class MaEMGAN(GAN):
     calling :meth:`maem_d_terms` / :meth:`maem_g_terms` from its own losses.
     """
 
+    #: D's "logit" head, if any, gets no gradient (realness is the code's mean): skipped, not warned about.
+    skip_missing_gradients = True
+
     def __init__(self, generator, discriminator, entropy=True, dlle=True, disomap=True, buffer_size=1024,
                  code_dim=None, reparameterize=False, entropy_on_real=False, code_key="code", **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -318,10 +321,3 @@ class MaEMGAN(GAN):
         terms = self.adversarial_g(fake)
         terms.update(self.maem_g_terms(batch, fake))
         return terms
-
-    def optimize(self, optimizer, loss, variables, tape):
-        """As the base, but variables without a gradient (D's unused ``"logit"``
-        head) are skipped instead of warned about."""
-        grads = tape.gradient(loss, variables)
-        pairs = [(tf.cast(g, v.dtype), v) for g, v in zip(grads, variables) if g is not None]
-        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])

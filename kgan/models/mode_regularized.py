@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from kgan import losses as kgan_losses
 from kgan.losses.mode_regularized import DISTANCES, GeometricRegularizer, ModeRegularizer, check_lambdas
-from kgan.models.gan import GAN, discriminator_outputs, input_shapes, unwrap_loss_scale, wrap_loss_scale
+from kgan.models.gan import (GAN, Phase, Update, discriminator_outputs, input_shapes, unwrap_loss_scale,
+                             wrap_loss_scale)
 from kgan.utils import check_choice, check_positive_int
 
 GEOMETRIC_SPACES = ("pixel", "features")
@@ -177,9 +178,6 @@ class RegularizedGAN(GAN):
         super().compile(d_optimizer, g_optimizer, **kwargs)
         self.mode_regularizer = ModeRegularizer(
             self.loss_fn if self.mode_loss is None else self.mode_loss, self.lambda2)
-        with self.distribute_strategy.scope():
-            for name in self.extra_tracker_names():
-                self.trackers[name] = keras.metrics.Mean(name=name)
 
     def build_optimizers(self):
         super().build_optimizers()
@@ -210,9 +208,23 @@ class RegularizedGAN(GAN):
             g = [*g, *self.regularizer_names("g")]
         return d, g
 
-    def extra_tracker_names(self):
-        """Trackers beyond ``loss_names`` (``e_loss`` when E is trained)."""
-        return ["e_loss"] if self.regularizer_names("g") else []
+    def phases(self):
+        """Che et al. 2017, Sec. 3.2 (Eq. 3), per iteration:
+
+        1. ``d_steps`` times: update D on real ``x`` vs ``G(z)`` (the base GAN's D step);
+        2. from one forward pass on the last real slice ``x`` and fresh ``z``:
+           update G on ``T_G`` (every term) and E on ``T_E`` (the regularisers,
+           logged as ``e_loss``; skipped when both lambdas are 0).
+        """
+        d, g = self.loss_names()
+        return (
+            Phase("d", "d_losses", d, [Update("d_optimizer", "d_variables")], total="d_loss",
+                  repeat="d_steps", data="slice"),
+            Phase("g", "g_losses", g, [Update("g_optimizer", "g_variables"),
+                                       Update("e_optimizer", "e_variables", terms=self.regularizer_names("g"),
+                                              log="e_loss")],
+                  total="g_loss", data="last"),
+        )
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -296,60 +308,6 @@ class RegularizedGAN(GAN):
         if self.regularize_generator_step:
             terms.update(self.regularizer_terms(batch.x, batch.y, "g"))
         return terms
-
-    # ------------------------------------------------------------------ the step
-    def _apply(self, optimizer, grads, variables):
-        grads = [g if g is None else tf.cast(g, v.dtype) for g, v in zip(grads, variables)]
-        optimizer.apply(grads, variables)
-
-    def update_generator_encoder(self, batch, terms_fn, names, total_name, encoder_names,
-                                 encoder_total_name=None):
-        """One joint step: G on the sum of ``terms_fn(batch)``, E on the sum of its
-        ``encoder_names`` terms (both gradients taken before either is applied)."""
-        with tf.GradientTape(persistent=True) as tape:
-            terms = terms_fn(batch)
-            if set(terms) != set(names):
-                raise ValueError(
-                    f"{type(self).__name__}: the loss terms {sorted(terms)} differ from the names "
-                    f"declared {sorted(names)}.")
-            total = tf.add_n([tf.cast(v, tf.float32) for v in terms.values()])
-            e_parts = [tf.cast(terms[n], tf.float32) for n in encoder_names if n in terms]
-            e_total = tf.add_n(e_parts) if e_parts else None
-            scaled_g = self.scaled(self.g_optimizer, total)
-            scaled_e = self.scaled(self.e_optimizer, e_total) if e_total is not None else None
-        g_vars = self.g_variables
-        g_grads = tape.gradient(scaled_g, g_vars)
-        if scaled_e is not None:
-            e_vars = self.e_variables
-            e_grads = tape.gradient(scaled_e, e_vars)
-        del tape
-        self._apply(self.g_optimizer, g_grads, g_vars)
-        if scaled_e is not None:
-            self._apply(self.e_optimizer, e_grads, e_vars)
-        self.trackers[total_name].update_state(total)
-        if encoder_total_name is not None and e_total is not None:
-            self.trackers[encoder_total_name].update_state(e_total)
-        for name, value in terms.items():
-            self.trackers[name].update_state(value)
-
-    def _slices(self, x, y):
-        xs = tf.split(x, self.d_steps) if self.d_steps > 1 else [x]
-        ys = tf.split(y, self.d_steps) if (y is not None and self.d_steps > 1) else [y] * self.d_steps
-        return xs, ys
-
-    def train_step(self, data):
-        x, y = self.unpack(data)
-        local_n = tf.shape(x)[0] // self.d_steps
-        xs, ys = self._slices(x, y)
-        for k in range(self.d_steps):
-            batch = self.make_batch(xs[k], ys[k], local_n, f"d/{k}")
-            self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
-        g_batch = self.make_batch(xs[-1], ys[-1], local_n, "g/0")
-        self.update_generator_encoder(g_batch, self.g_losses, self._g_names, "g_loss",
-                                      self.regularizer_names("g"), "e_loss")
-        self.update_ema()
-        self.step_counter.assign_add(1)
-        return self.logs()
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -456,8 +414,29 @@ class MDGAN(RegularizedGAN):
             names.append("d2_r1")
         return names
 
-    def extra_tracker_names(self):
-        return ["m_loss", *self.regularizer_names("m"), "d2_loss", *self.d2_loss_names()]
+    def phases(self):
+        """Che et al. 2017, Algorithm 1, per iteration (all on the same real batch):
+
+        Manifold step
+          1. ``d_steps`` times: update D1 on ``x`` (real) vs ``G(E(x))`` (fake);
+          2. update G and E on ``lambda1 d(x, G(E(x))) + lambda2 g(D1(G(E(x))))``
+             (last real slice; skipped when both lambdas are 0).
+        Diffusion step
+          3. ``d_steps`` times: update D2 on ``G(E(x))`` (real) vs ``G(z)`` (fake);
+          4. update G on ``g(D2(G(z)))``.
+        """
+        d, g = self.loss_names()
+        return (
+            Phase("manifold_d", "d_losses", d, [Update("d_optimizer", "d_variables")], total="d_loss",
+                  repeat="d_steps", data="slice"),
+            Phase("manifold_g", "manifold_losses", self.regularizer_names("m"),
+                  [Update("g_optimizer", "g_variables"), Update("e_optimizer", "e_variables")],
+                  total="m_loss", data="last"),
+            Phase("diffusion_d", "d2_losses", self.d2_loss_names(), [Update("d2_optimizer", "d2_variables")],
+                  total="d2_loss", repeat="d_steps", data="slice"),
+            Phase("diffusion_g", "g_losses", g, [Update("g_optimizer", "g_variables")], total="g_loss",
+                  data="labels"),
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -512,28 +491,3 @@ class MDGAN(RegularizedGAN):
         """Diffusion step, G: ``mean g(D2(G(z)))``."""
         fake = self.discriminate2(self.fake_images(batch, training=True), batch.y_fake)
         return {"g_adv": tf.reduce_mean(self.loss_fn.g(fake["logit"]))}
-
-    # ------------------------------------------------------------------ the step
-    def train_step(self, data):
-        x, y = self.unpack(data)
-        n = self.d_steps
-        local_n = tf.shape(x)[0] // n
-        xs, ys = self._slices(x, y)
-        # 1. manifold step
-        for k in range(n):
-            batch = self.make_batch(xs[k], ys[k], local_n, f"manifold_d/{k}")
-            self._update(self.d_optimizer, self.d_losses, batch, self.d_variables, self._d_names, "d_loss")
-        m_names = self.regularizer_names("m")
-        if m_names:
-            m_batch = self.make_batch(xs[-1], ys[-1], local_n, "manifold_g/0")
-            self.update_generator_encoder(m_batch, self.manifold_losses, m_names, "m_loss", m_names)
-        # 2. diffusion step
-        d2_names = self.d2_loss_names()
-        for k in range(n):
-            batch = self.make_batch(xs[k], ys[k], local_n, f"diffusion_d/{k}")
-            self._update(self.d2_optimizer, self.d2_losses, batch, self.d2_variables, d2_names, "d2_loss")
-        g_batch = self.make_batch(None, ys[-1], local_n, "diffusion_g/0")
-        self._update(self.g_optimizer, self.g_losses, g_batch, self.g_variables, self._g_names, "g_loss")
-        self.update_ema()
-        self.step_counter.assign_add(1)
-        return self.logs()
