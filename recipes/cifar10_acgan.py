@@ -31,7 +31,7 @@ import keras
 import numpy as np
 
 import kgan
-from kgan.experiments.options import Option
+from kgan.experiments.options import Option, Param
 from kgan.experiments.protocols import ADVERSARIAL_LOSSES
 
 DATASET = "cifar10"
@@ -53,6 +53,10 @@ OPTIONS = COMMON_OPTIONS + (
     Option("cond_lambda", float, 1.0, "weight of the classifier cross-entropy", low=0.0),
     Option("classify_fakes", bool, False, "also train D's classifier on fakes (the original ACGAN's D loss)"),
 )
+#: ``kgan tune cifar10_acgan``'s search space: the one learning rate of G and D, D steps (shared by
+#: cifar10_projgan and cifar10_reacgan), and the classifier's weight.
+COMMON_SEARCH = (Param("lr", "float", 1e-5, 1e-3, log=True), Param("d_steps", "int", 1, 5))
+SEARCH = COMMON_SEARCH + (Param("cond_lambda", "float", 0.0, 2.0),)
 
 
 def build(cfg):

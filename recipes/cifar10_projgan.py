@@ -28,11 +28,12 @@ graph of the published numbers: compare only runs measured the same way.
 import keras
 
 import kgan
-from cifar10_acgan import COMMON_OPTIONS, main as _main  # the same training and evaluation
+from cifar10_acgan import COMMON_OPTIONS, COMMON_SEARCH, main as _main  # the same training and evaluation
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
 OPTIONS = COMMON_OPTIONS
+SEARCH = COMMON_SEARCH  # kgan tune: the learning rate and D steps
 
 
 def build(cfg):

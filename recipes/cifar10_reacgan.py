@@ -29,8 +29,8 @@ graph of the published numbers: compare only runs measured the same way.
 import keras
 
 import kgan
-from cifar10_acgan import COMMON_OPTIONS, main as _main  # the same training and evaluation
-from kgan.experiments.options import Option
+from cifar10_acgan import COMMON_OPTIONS, COMMON_SEARCH, main as _main  # the same training and evaluation
+from kgan.experiments.options import Option, Param
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
@@ -42,6 +42,9 @@ OPTIONS = COMMON_OPTIONS + (
     Option("variant", str, "exact", "D2D-CE: the paper's formula (exact) or StudioGAN's row-max shift (official)",
            choices=("exact", "official")),
 )
+#: kgan tune: the learning rate, D steps and the D2D-CE settings
+SEARCH = COMMON_SEARCH + (Param("cond_lambda", "float", 0.0, 2.0), Param("temperature", "float", 0.05, 1.0),
+                          Param("margin_pos", "float", 0.5, 1.0))
 
 
 def build(cfg):

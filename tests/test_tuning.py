@@ -132,6 +132,54 @@ def test_bad_targets_params_and_fixed_values_are_named():
         tuning.GANHyperModel("grid25_gan", params=["d_lr"], fixed={"d_lr": 1e-4})
 
 
+_RECIPE = '''"""A tiny 2D recipe file for the tests."""
+import keras
+
+import kgan
+from kgan.experiments.options import Option, Param
+
+DATASET = "grid25"
+DEFAULTS = dict(steps=10, steps_per_epoch=10, batch_size=32)
+OPTIONS = (Option("lr", float, 1e-3, "Adam learning rate of G and D", low=0.0, low_open=True),
+           Option("d_steps", int, 1, "D steps per G step", low=1))
+{search}
+
+
+def build(cfg):
+    gan = kgan.models.GAN(kgan.nets.mlp_generator(latent_dim=8, hidden=(8,)),
+                          kgan.nets.mlp_discriminator(hidden=(8,)), ema_decay=None, seed=cfg.seed)
+    lr = cfg.extra["lr"]
+    gan.compile(d_optimizer=keras.optimizers.Adam(lr), g_optimizer=keras.optimizers.Adam(lr),
+                d_steps=cfg.extra["d_steps"], **cfg.compile_kwargs)
+    return gan
+
+
+def main(cfg):
+    return cfg.finish(build(cfg))
+'''
+
+
+def test_a_recipe_file_is_searched_over_its_own_options(tmp_path):
+    def recipe(name, search):
+        path = tmp_path / f"{name}.py"
+        path.write_text(_RECIPE.format(search=search))
+        return str(path)
+
+    own = recipe("tiny_own", 'SEARCH = (Param("lr", "float", 1e-4, 1e-2, log=True),)')
+    hm = tuning.GANHyperModel(own, steps=10)
+    assert hm.params == ["lr"] and hm.batch_size == 32 and hm.dataset == "grid25"
+    hp = kt.HyperParameters()
+    hp.values["lr"] = 5e-3
+    model = hm.build(hp)
+    assert np.isclose(float(model.d_optimizer.learning_rate.numpy()), 5e-3)
+    assert hm.command(hp.values) == (f"kgan train {own} --steps 10 --steps-per-epoch 10 --batch-size 32 "
+                                     "--seed 0 --set lr=0.005")
+    # without SEARCH: the search parameters of the table's method of its model class (GAN) it has options for
+    assert tuning.GANHyperModel(recipe("tiny_table", ""), steps=10).params == ["d_steps"]
+    with pytest.raises(ValueError, match="recipe tiny_bad: search parameter 'momentum' sets no option of it"):
+        tuning.get_target(recipe("tiny_bad", 'SEARCH = (Param("momentum", "float", 0.0, 1.0),)'))
+
+
 def test_param_validation_and_declaration():
     with pytest.raises(ValueError, match="kind='floaty' is not valid"):
         Param("x", "floaty")
