@@ -1,6 +1,7 @@
 """Mixed precision (mixed_float16 + LossScaleOptimizer) and XLA (jit_compile) for every
-model in kgan.models that the tuning registry knows: a few steps, finite losses,
-float32 outputs, .keras save/load, and the `kgan train` flags end to end."""
+GAN method of the experiment table, built on grid25's protocol by kgan.tuning.build_model (conditional
+methods too, with its 25 mode labels): a few steps, finite losses, float32 outputs, .keras save/load,
+and the `kgan train` flags end to end."""
 import keras
 import numpy as np
 import pytest

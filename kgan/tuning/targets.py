@@ -193,8 +193,21 @@ def _recipe_target(target, dataset, is_path):
 
 def build_model(target, dataset=None, values=None, seed=0, compile_kwargs=None, steps=1000):
     """The compiled model a trial with ``values`` (``{option: value}``) trains: the row's (or recipe's)
-    own build with those options (``target``, ``dataset``: as :func:`get_target`)."""
-    t = get_target(target, dataset)
+    own build with those options (``target``, ``dataset``: as :func:`get_target`).
+
+    A method name with a ``dataset`` that is a protocol the method has no row on (a conditional method on
+    a 2D protocol, whose mode labels are its classes) is built by the same builders, for speed and
+    precision checks of every model class on the small networks; ``kgan tune`` searches table rows only.
+    """
+    from kgan.experiments import METHODS, PROTOCOLS, Row, get_row
+
+    if (isinstance(target, str) and target.lower() in METHODS and dataset in PROTOCOLS
+            and get_row(f"{dataset}_{target.lower()}") is None):
+        row = Row(PROTOCOLS[dataset], METHODS[target.lower()])
+        t = Target(row.name, row.protocol.dataset, row.options, (), dict(row.DEFAULTS), row=row, module=row,
+                   path=row.name)
+    else:
+        t = get_target(target, dataset)
     o = t.resolve(values or {})
     cfg = t.config(o, steps, steps, t.defaults.get("batch_size", 64), seed, compile_kwargs)
     return t.build(o, cfg)
