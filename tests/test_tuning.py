@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import kgan
 from kgan import tuning
 from kgan.experiments import METHODS, PROTOCOLS, Method, Param, Row, get_row, rows
 from kgan.run import RunConfig, _parse_set
