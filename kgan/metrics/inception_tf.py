@@ -279,11 +279,18 @@ class StandardInception:
     def prepare(self, x):
         """What is fed to the network for images ``x`` (float NHWC in [-1, 1]): float32 8-bit values
         (N, H, W, 3) for ``ExpandDims:0`` (299x299 after clean-fid's resize with ``resize="clean"``)."""
+        return self._prepare(self._check(x))
+
+    @staticmethod
+    def _check(x):
         from kgan.metrics.features import _as_images
 
         x = _as_images("x", x)
         if x.shape[3] not in (1, 3):
             raise ValueError(f"`x` must have 1 or 3 channels for the Inception graph; received shape {x.shape}.")
+        return x
+
+    def _prepare(self, x):
         u = to_uint8(x)
         return clean_resize(u) if self.resize == "clean" else u.astype(np.float32)
 
@@ -297,10 +304,10 @@ class StandardInception:
 
     def features_and_logits(self, x):
         """(pool_3 features (N, 2048) float32, logits (N, 1008) float32) in one pass."""
-        prepared = self.prepare(x)
+        x = self._check(x)
         pools, logits = [], []
-        for i in range(0, len(prepared), self.batch_size):
-            p, l_ = self._forward(prepared[i:i + self.batch_size])
+        for i in range(0, len(x), self.batch_size):  # 8-bit conversion per batch: 299x299 copies stay small
+            p, l_ = self._forward(self._prepare(x[i:i + self.batch_size]))
             pools.append(p)
             logits.append(l_)
         return np.concatenate(pools).astype(np.float32), np.concatenate(logits).astype(np.float32)
