@@ -171,3 +171,30 @@ def test_dataset_stats_cached(graph_path, tmp_path):
     again = stats.dataset_stats("digits", inc, split="test", n=40, cache_dir=str(tmp_path))
     assert again["path"] == first["path"] and again["extractor"] == "inception_tf"
     np.testing.assert_array_equal(again["sigma"], first["sigma"])
+
+
+def test_evaluator_ref_stats_dict_and_extractor_object():
+    """An extractor object (any class with features_and_probs and a kind) against in-memory statistics."""
+    from kgan.metrics.suite import Evaluator
+
+    class Flatten:
+        kind, label = "flatten", "raw pixels"
+
+        def features_and_probs(self, x):
+            return np.asarray(x, np.float32).reshape(len(x), -1), None
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, size=(200, 4, 4, 1))
+    mu, sigma = stats.compute_stats(real.reshape(200, -1))
+    fake = rng.uniform(-1, 1, size=(150, 4, 4, 1)).astype("float32")
+    ev = Evaluator(["fid"], None, extractor=Flatten(), ref_stats={"mu": mu, "sigma": sigma, "extractor": "flatten"})
+    got = ev.evaluate(fake)["fid"]
+    assert got == pytest.approx(M.frechet_distance(real.reshape(200, -1), fake.reshape(150, -1)), rel=1e-9)
+    assert ev.describe("fid") == "fid [flatten]" and ev.tag("fid") == "fid/flatten"
+    wrong = Evaluator(["fid"], None, extractor=Flatten(), ref_stats={"mu": mu, "sigma": sigma, "extractor": "domain"})
+    with pytest.raises(ValueError, match="'domain'.*'flatten'.*meaningless"):
+        wrong.evaluate(fake)
+    with pytest.raises(ValueError, match="`dataset` is required for \\['precision'\\]"):
+        Evaluator(["fid", "precision"], None, extractor=Flatten(), ref_stats={"mu": mu, "sigma": sigma})
+    with pytest.raises(ValueError, match="`dataset` is required by extractor='domain'"):
+        Evaluator(["fid"], None, ref_stats={"mu": mu, "sigma": sigma})

@@ -248,7 +248,10 @@ class Evaluator:
             if isinstance(spec, dict):
                 mu, sigma = stats._checked(np.asarray(spec["mu"], np.float64), np.asarray(spec["sigma"], np.float64),
                                            "`ref_stats`")
-                return {"mu": mu, "sigma": sigma, "extractor": spec.get("extractor", kind), "path": None}
+                if spec.get("extractor", kind) != kind:
+                    raise ValueError(f"`ref_stats` holds statistics of extractor {spec['extractor']!r}; the features "
+                                     f"are from {kind!r}: an FID between two feature spaces is meaningless.")
+                return {"mu": mu, "sigma": sigma, "extractor": kind, "path": None}
             dim = getattr(self.extractor, "feature_dim", None)
             return stats.load_stats(spec, expect_extractor=kind, expect_dim=dim)
         if (self.cache_stats and kind.startswith("inception_tf")
