@@ -266,6 +266,7 @@ class Image(Protocol):
             prefix = "" if use_ema == ema else "raw_"
             report.update({prefix + k: v for k, v in values.items()})
         report["features"] = str(evaluator.label)
+        report["extractor"] = evaluator.extractor_kind
         return report
 
     def describe(self):
