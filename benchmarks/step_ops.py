@@ -101,6 +101,15 @@ def matmul_flops(op):
     return 2 * out[0] * out[1] * k
 
 
+def output_elements(op):
+    """Elements written by ``op`` (its outputs with known shapes; unknown shapes count 0)."""
+    n = 0
+    for t in op.outputs:
+        if t.shape.rank is not None and None not in t.shape:
+            n += t.shape.num_elements()
+    return n
+
+
 def count_step(method):
     import tensorflow as tf
 
@@ -146,19 +155,21 @@ def count_step(method):
             "kernels": sum(1 for op in ops if op.type not in FREE),
             "matmuls": sum(1 for op in ops if op.type in ("MatMul", "BatchMatMulV2")),
             "matmul_gflop": sum(matmul_flops(op) for op in ops) / 1e9,
+            "other_melem": sum(output_elements(op) for op in ops if op.type not in FREE | {"MatMul"}) / 1e6,
             "updated_variables": n_vars, "trackers": len(gan.trackers),
             "by_category": {k: dict(v) for k, v in by_cat.items()}}
 
 
 def render(results, types=False):
-    lines = ["| method | model | ops | kernels | MatMul (GFLOP) | " + " | ".join(ORDER) + " |",
-             "|---|---|---|---|---|" + "---|" * len(ORDER)]
+    lines = ["| method | model | ops | kernels | MatMul (GFLOP) | other kernels' output (M elements) | "
+             + " | ".join(ORDER) + " |", "|---|---|---|---|---|---|" + "---|" * len(ORDER)]
     for m, r in results.items():
         cells = []
         for cat in ORDER:
             t = r["by_category"].get(cat, {})
             cells.append(f"{sum(t.values())} ({sum(n for k, n in t.items() if k not in FREE)})" if t else "0")
-        lines.append(f"| {m} | {r['model']} | {r['ops']} | {r['kernels']} | {r['matmuls']} ({r['matmul_gflop']:.3f}) | " + " | ".join(cells) + " |")
+        lines.append(f"| {m} | {r['model']} | {r['ops']} | {r['kernels']} | {r['matmuls']} ({r['matmul_gflop']:.3f}) | "
+                     f"{r['other_melem']:.1f} | " + " | ".join(cells) + " |")
     lines += ["", "Each origin: all ops (kernels). Variables updated per step: "
               + ", ".join(f"{m} {r['updated_variables']}" for m, r in results.items())
               + "; metric trackers: " + ", ".join(f"{m} {r['trackers']}" for m, r in results.items()) + "."]
