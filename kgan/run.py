@@ -84,7 +84,7 @@ def load_recipe(name_or_path):
         path = recipes[name_or_path][0]
     name = os.path.splitext(os.path.basename(path))[0]
     folder = os.path.dirname(os.path.abspath(path))
-    if folder not in sys.path:  # a recipe may reuse a sibling's build (ring8_X imports grid25_X)
+    if folder not in sys.path:  # a recipe file may import a sibling recipe file (its build, say)
         sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(f"kgan_recipe_{name}", path)
     module = importlib.util.module_from_spec(spec)
