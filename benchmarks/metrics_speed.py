@@ -237,6 +237,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "metrics_speed.md"))
     p.add_argument("--skip-extractors", action="store_true")
+    p.add_argument("--quiet-machine", action="store_true",
+                   help="say in the page that nothing else ran (you stopped the other jobs)")
     args = p.parse_args(argv)
     import keras
     import tensorflow as tf
@@ -254,7 +256,7 @@ def main(argv=None):
         bench_extractors(2000 if args.quick else 10000, rows, 64 if args.quick else 256)
     total = time.perf_counter() - start
     load1 = os.getloadavg()
-    cmd = "nice -n 10 python benchmarks/metrics_speed.py" + (" --quick" if args.quick else "")
+    cmd = "python benchmarks/metrics_speed.py" + (" --quick" if args.quick else "") + (" --quiet-machine" if args.quiet_machine else "")
     lines = [
         "# kgan.metrics: speed and memory",
         "",
@@ -263,10 +265,14 @@ def main(argv=None):
         f"Machine: {_lscpu_model() or _cpu_name()} (`lscpu` model name), {os.cpu_count()} logical CPUs; "
         f"BLAS: {_blas()}; Python {platform.python_version()}, "
         f"numpy {np.__version__}, TensorFlow {tf.__version__}, Keras {keras.__version__}. "
-        f"Load average at start {load0[0]:.1f}, at end {load1[0]:.1f}: the machine was loaded by "
-        "background benchmarks (training runs) during this run, so absolute times are upper bounds "
-        "of what 2 idle cores do and vary between runs; ratios measured in the same run (the two "
-        "Fréchet distance formulas) are the comparable figures.",
+        f"Load average at start {load0[0]:.1f}, at end {load1[0]:.1f}: " + (
+            "a quiet machine (other jobs stopped for the run; the load average counts this run's own "
+            "threads and decays slowly from before). Ratios measured in the same run (the two Fréchet "
+            "distance formulas) are the figures to compare across machines."
+            if args.quiet_machine else
+            "the machine was loaded by background benchmarks (training runs) during this run, so absolute "
+            "times are upper bounds of what 2 idle cores do and vary between runs; ratios measured in the "
+            "same run (the two Fréchet distance formulas) are the comparable figures."),
         "",
         "Peak memory is the peak of numpy/Python allocations during the call (tracemalloc); "
         f"the process's peak RSS over the whole run was {_rss_mb():,.0f} MB (it includes TensorFlow).",
