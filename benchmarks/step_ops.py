@@ -132,11 +132,11 @@ def count_step(method):
                   for p in gan.active_phases() for u in p.updates}
     for opt in optimizers.values():
         c.wrap(opt, "apply", "optimizer apply")
-    import kgan.models.gan as gan_module
+    from kgan.models import fast_paths
 
-    saved = gan_module.fused_adam_apply, gan_module.track
-    c.wrap(gan_module, "fused_adam_apply", "optimizer apply")
-    c.wrap(gan_module, "track", "metric trackers")
+    saved = fast_paths.fused_adam_apply, fast_paths.track
+    c.wrap(fast_paths, "fused_adam_apply", "optimizer apply")
+    c.wrap(fast_paths, "track", "metric trackers")
     for tracker in gan.trackers.values():
         c.wrap(tracker, "update_state", "metric trackers")
         c.wrap(tracker, "result", "metric trackers")
@@ -144,7 +144,7 @@ def count_step(method):
         with c.patch_tape():
             graph = tf.function(gan.train_step).get_concrete_function(data).graph
     finally:
-        gan_module.fused_adam_apply, gan_module.track = saved
+        fast_paths.fused_adam_apply, fast_paths.track = saved
     ops = graph.get_operations()
     by_cat = collections.defaultdict(collections.Counter)
     for op in ops:
@@ -189,15 +189,15 @@ def main(argv=None):
     parser.add_argument("--methods", default="gan,maem,mdgan,reacgan,adaptivemix")
     parser.add_argument("--types", action="store_true", help="list the op types of every origin")
     parser.add_argument("--keras-apply", action="store_true",
-                        help="trace with kgan.models.gan.FAST_PATHS = False (Keras's optimizer.apply and "
+                        help="trace with kgan.models.fast_paths.FAST_PATHS = False (Keras's optimizer.apply and "
                              "update_state, the step as it was before the fast paths)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if args.keras_apply:
-        import kgan.models.gan
+        import kgan.models.fast_paths
 
-        kgan.models.gan.FAST_PATHS = False
+        kgan.models.fast_paths.FAST_PATHS = False
     results = {m: count_step(m) for m in args.methods.split(",")}
     print(render(results, args.types))
     return 0

@@ -1,9 +1,9 @@
 """The compiled ``train_step`` of one model in several implementations, timed in one process, interleaved
 round by round (so background load hits all alike), best of ``--rounds``:
 
-* ``keras apply``: ``kgan.models.gan.FAST_PATHS = False`` (Keras's ``optimizer.apply`` and
+* ``keras apply``: ``kgan.models.fast_paths.FAST_PATHS = False`` (Keras's ``optimizer.apply`` and
   ``Mean.update_state``: the step before the fast paths);
-* ``fast`` (the default): :func:`kgan.models.gan.fused_adam_apply` and :func:`kgan.models.gan.track`;
+* ``fast`` (the default): :func:`kgan.models.fast_paths.fused_adam_apply` and :func:`kgan.models.fast_paths.track`;
 * ``fast + ResourceApplyAdam``: ``ADAM_KERNEL = True``, one Adam kernel per variable (not bit-identical);
 * ``... XLA``: the whole step under ``tf.function(jit_compile=True)``.
 
@@ -39,13 +39,13 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
-    import kgan.models.gan as gan_module
+    from kgan.models import fast_paths
     import speed
 
     steps = {}
     for name in args.variants.split(";"):
         fast, kernel, jit = VARIANTS[name]
-        gan_module.FAST_PATHS, gan_module.ADAM_KERNEL = fast, kernel
+        fast_paths.FAST_PATHS, fast_paths.ADAM_KERNEL = fast, kernel
         speed._COMPILE.clear()
         gan = speed._kgan_model("mlp", args.method)
         ds = speed._kgan_data("mlp", speed.MLP["batch"], False, gan.d_steps, labels=gan.num_classes is not None)
@@ -54,7 +54,7 @@ def main(argv=None):
         fn(x)  # trace now, under this variant's flags
         fn(x)
         steps[name] = (fn, x)
-    gan_module.FAST_PATHS, gan_module.ADAM_KERNEL = True, False
+    fast_paths.FAST_PATHS, fast_paths.ADAM_KERNEL = True, False
     best = {name: float("inf") for name in steps}
     for _ in range(args.rounds):
         for name, (fn, x) in steps.items():

@@ -83,7 +83,7 @@ def test_far_ood_images():
     np.testing.assert_array_equal(g, classify.noise_images("gaussian", 1797))  # fixed seed
 
 
-def test_a_row_trains_through_kgan_train(tmp_path):
+def test_a_row_trains_through_kgan_train(tmp_path, capsys):
     logdir = tmp_path / "run"
     report = train("fashion_mnist_cls_adaptivemix_official",
                    ["--steps", "20", "--batch-size", "32", "--set", "width=4", "--set", "eval_n=500",
@@ -103,6 +103,21 @@ def test_a_row_trains_through_kgan_train(tmp_path):
     assert (logdir / "model.keras").exists() and (logdir / "samples.png").exists()
     assert not (logdir / "samples").exists()  # no SampleGrid for a classifier
     assert not (logdir / "backup").exists()
+
+    # `kgan eval` on the saved classifier repeats the row's evaluation from the .keras file alone
+    from kgan.metrics.cli import main as kgan_eval
+
+    capsys.readouterr()
+    assert kgan_eval([str(logdir / "model.keras"), "--n", "500", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["protocol"] == "fashion_mnist_cls" and again["mode"] == "official"
+    for key in keys:
+        assert again[key] == pytest.approx(saved[key], abs=1e-6), key
+    assert kgan_eval([str(logdir / "model.keras"), "--n", "500"]) == 0
+    table = capsys.readouterr().out
+    assert f"accuracy:  {100 * saved['acc']:.2f}%" in table and "uniform" in table
+    assert kgan_eval([str(logdir / "model.keras"), "--protocol", "fashion_mnist_openset"]) == 1
+    assert "has 5 classes; the model has 10" in capsys.readouterr().err
 
 
 def test_suites_and_metrics():

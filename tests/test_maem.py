@@ -9,7 +9,7 @@ import kgan
 from kgan.layers import ReplayBuffer
 from kgan.losses import DIsoMap, DLLE, MaF, ManifoldEntropy
 from kgan.models import Batch, MaEMGAN
-from kgan.models.gan import stream_key
+from kgan.models.phases import stream_key
 
 M = 4  # code width used in the tests
 

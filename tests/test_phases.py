@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from kgan.models import GAN, MDGAN, RegularizedGAN
-from kgan.models.gan import Phase, Update, record_streams
+from kgan.models.phases import Phase, Update, record_streams
 from conftest import tiny_mlp_gan_nets
 
 LATENT = 8

@@ -95,12 +95,11 @@ def _tiny_run(fast, optimizer, num_classes=None, ema_decay=0.9):
     import keras
     import tensorflow as tf
 
-    import kgan.models.gan as gan_module
     from conftest import tiny_mlp_gan_nets
-    from kgan.models import GAN
+    from kgan.models import GAN, fast_paths
 
-    saved = gan_module.FAST_PATHS
-    gan_module.FAST_PATHS = fast
+    saved = fast_paths.FAST_PATHS
+    fast_paths.FAST_PATHS = fast
     try:
         G, D = tiny_mlp_gan_nets(num_classes=num_classes)
         gan = GAN(G, D, num_classes=num_classes, ema_decay=ema_decay, seed=3)
@@ -113,7 +112,7 @@ def _tiny_run(fast, optimizer, num_classes=None, ema_decay=0.9):
         return ([v.numpy() for v in gan.weights] + [v.numpy() for v in gan.d_optimizer.variables]
                 + [v.numpy() for v in gan.g_optimizer.variables], {k: v[-1] for k, v in logs.items()})
     finally:
-        gan_module.FAST_PATHS = saved
+        fast_paths.FAST_PATHS = saved
 
 
 @pytest.mark.parametrize("name,optimizer,num_classes", [

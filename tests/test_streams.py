@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from kgan.losses import DLLE
 from kgan.models import GAN, AdaptiveMixGAN, MaEMGAN, MixGAN
-from kgan.models.gan import record_streams, stream_key
+from kgan.models.phases import record_streams, stream_key
 from conftest import tiny_mlp_gan_nets
 
 

@@ -1,4 +1,7 @@
-"""``kgan eval MODEL.keras --dataset NAME --metrics fid,kid,pr ...``"""
+"""``kgan eval MODEL.keras --dataset NAME --metrics fid,kid,pr ...`` for a GAN;
+``kgan eval CLASSIFIER.keras [--protocol fashion_mnist_cls]`` for an
+``AdaptiveMixClassifier``: test accuracy and OOD detection (MSP, energy and the
+feature distance against each OOD set of the protocol: AUROC, AUPR-in/out, FPR at 95% TPR)."""
 import argparse
 import json
 import math
@@ -12,8 +15,13 @@ import numpy as np
 def build_parser():
     p = argparse.ArgumentParser(
         prog="kgan eval",
-        description="Evaluate a saved kgan model: generate samples and compute metrics against a dataset.")
-    p.add_argument("model", help="path of a saved model (.keras) with a generate() method")
+        description="Evaluate a saved kgan model: a GAN (generate samples and compute metrics against a "
+                    "dataset) or an AdaptiveMixClassifier (test accuracy and OOD detection).")
+    p.add_argument("model", help="path of a saved model (.keras): a kgan GAN, or an AdaptiveMixClassifier")
+    p.add_argument("--protocol", default=None,
+                   help="classifiers only: the classification protocol whose test set and OOD sets to use "
+                        "(fashion_mnist_cls or fashion_mnist_openset; default: the one whose number of classes "
+                        "the model has)")
     p.add_argument("--dataset", default=None,
                    help="kgan.data name the model was trained on (e.g. fashion_mnist); may be left out with "
                         "--ref-stats when only fid/is are asked")
@@ -65,10 +73,59 @@ def load_model(path):
         model = keras.saving.load_model(path, compile=False)
     except Exception as err:  # noqa: BLE001
         raise ValueError(f"Could not load {path!r} as a Keras model: {err}") from err
-    if not hasattr(model, "generate"):
-        raise ValueError(f"The model in {path!r} ({type(model).__name__}) has no generate() method; "
-                         "`kgan eval` evaluates kgan GAN models.")
+    from kgan.models import AdaptiveMixClassifier
+
+    if not hasattr(model, "generate") and not isinstance(model, AdaptiveMixClassifier):
+        raise ValueError(f"The model in {path!r} ({type(model).__name__}) has no generate() method and is not "
+                         "an AdaptiveMixClassifier; `kgan eval` evaluates kgan GANs and classifiers.")
     return model
+
+
+def classification_protocol(model, name=None):
+    """The :class:`kgan.experiments.classify.Classification` protocol to evaluate ``model`` on: ``name``,
+    or the one protocol whose number of classes is the model's."""
+    from kgan.experiments.classify import PROTOCOLS
+
+    if name is not None:
+        if name not in PROTOCOLS:
+            raise ValueError(f"`--protocol` must be one of {sorted(PROTOCOLS)}; received {name!r}.")
+        protocol = PROTOCOLS[name]
+        if protocol.num_classes != model.num_classes:
+            raise ValueError(f"`--protocol` {name!r} has {protocol.num_classes} classes; the model has "
+                             f"{model.num_classes}.")
+        return protocol
+    fits = [p for p in PROTOCOLS.values() if p.num_classes == model.num_classes]
+    if len(fits) != 1:
+        raise ValueError(f"The model has {model.num_classes} classes; no classification protocol is known by that "
+                         f"number alone (known: {', '.join(f'{p.name} ({p.num_classes})' for p in PROTOCOLS.values())})."
+                         " Pass --protocol.")
+    return fits[0]
+
+
+def eval_classifier(model, args):
+    """Test accuracy and OOD detection of a classifier (the rows' evaluation); prints and returns 0."""
+    protocol = classification_protocol(model, args.protocol)
+    options = dict({o.name: o.default for o in protocol.options}, eval_n=args.n)
+    print(f"evaluating on {protocol.name}: accuracy and OOD detection ...", file=sys.stderr, flush=True)
+    report = protocol.evaluate(model, options, args.seed)
+    report = {"model": args.model, "protocol": protocol.name, "mode": model.mode, **report}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    from kgan.experiments.classify import SCORES
+
+    sets = [k for k in report["eval_images"] if k != "in"]
+    print(f"model:     {args.model} ({type(model).__name__}, mode {model.mode!r})")
+    print(f"protocol:  {protocol.name} ({report['eval_images']['in']} in-distribution test images)")
+    print(f"accuracy:  {100 * report['acc']:.2f}%")
+    print("")
+    print(f"{'OOD set':10s} {'images':>6s}  " + "  ".join(f"{'AUROC ' + s:>12s} {'FPR95 ' + s:>12s}" for s in SCORES))
+    for name in sets:
+        cells = "  ".join(f"{100 * report[f'auroc_{s}_{name}']:12.2f} {100 * report[f'fpr95_{s}_{name}']:12.2f}"
+                          for s in SCORES)
+        print(f"{name:10s} {report['eval_images'][name]:6d}  {cells}")
+    print("\n(AUROC, FPR at 95% TPR in %; in-distribution positive; --json prints AUPR-in/out too)")
+    return 0
 
 
 def _generate(model, n, batch_size, seed, use_ema):
@@ -91,6 +148,11 @@ def main(argv=None):
 
         if args.n <= 0:
             raise ValueError(f"`--n` must be a positive integer; received {args.n}.")
+        model = load_model(args.model)
+        if not hasattr(model, "generate"):  # an AdaptiveMixClassifier
+            return eval_classifier(model, args)
+        if args.protocol is not None:
+            raise ValueError(f"`--protocol` applies to classifiers; {args.model!r} holds a {type(model).__name__}.")
         if args.extractor is None:
             args.extractor = "inception_tf" if (args.ref_stats or args.inception_graph) else "domain"
         if args.weights is not None and args.extractor != "inception":
@@ -105,7 +167,6 @@ def main(argv=None):
             raise ValueError("`--save-ref-stats` writes the statistics of real data; with --ref-stats there are none.")
         if args.weights is not None and not os.path.isfile(args.weights):
             raise ValueError(f"`--weights` file {args.weights!r} does not exist.")
-        model = load_model(args.model)
         evaluator = Evaluator(args.metrics, args.dataset, extractor=args.extractor, weights=args.weights,
                               n_real=args.n_real, real_split=args.real_split, seed=args.seed,
                               verbose=0 if args.json else 1, progress=True, graph=args.inception_graph,

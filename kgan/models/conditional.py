@@ -46,7 +46,8 @@ import keras
 import tensorflow as tf
 
 from kgan.losses.conditional import D2DCE, D2DCE_VARIANTS, ClassifierCrossEntropy
-from kgan.models.gan import GAN, discriminator_outputs, track
+from kgan.models import fast_paths
+from kgan.models.gan import GAN, discriminator_outputs
 from kgan.utils import check_bool, check_non_negative
 
 __all__ = ["ACGAN", "ProjGAN", "ReACGAN"]
@@ -203,8 +204,8 @@ class _AuxiliaryGAN(_ConditionalChecks, GAN):
         h_grad = grads[1] if grads[1] is not None else tf.zeros_like(out["pooled"])
         n = tf.cast(tf.shape(h_grad)[0], tf.float32)
         h_norm = tf.reduce_mean(tf.norm(h_grad, axis=-1)) * n
-        track(self.trackers["d_cond_grad_norm"], tf.stop_gradient(w_norm))
-        track(self.trackers["d_cond_feat_grad_norm"], tf.stop_gradient(h_norm))
+        fast_paths.track(self.trackers["d_cond_grad_norm"], tf.stop_gradient(w_norm))
+        fast_paths.track(self.trackers["d_cond_feat_grad_norm"], tf.stop_gradient(h_norm))
 
 
 @keras.saving.register_keras_serializable(package="kgan")

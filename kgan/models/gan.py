@@ -9,7 +9,7 @@ the names in :meth:`GAN.loss_names`; a method whose algorithm has other steps
 * ``train_step``: the declared phases in order (by default ``d_steps``
   discriminator updates on equal slices of the batch, then one generator
   update), then the generator EMA;
-* named random streams: every draw of a step is keyed by a string (e.g.
+* named random streams (:mod:`kgan.models.phases`): every draw of a step is keyed by a string (e.g.
   ``"d/0/z"``, ``"d/1/maem/eps_real"``) hashed with a stable hash, together
   with the model seed, into a stateless seed ``(hash, step)``; a global batch
   is drawn and each replica takes its slice, so a ``MirroredStrategy`` step
@@ -22,249 +22,20 @@ the names in :meth:`GAN.loss_names`; a method whose algorithm has other steps
   to every discriminator input, metric trackers, ``.keras`` save/load of
   G, D, EMA and both optimizers.
 """
-import contextlib
-import dataclasses
-import hashlib
-
 import keras
 import tensorflow as tf
 
 from kgan import losses as kgan_losses
+from kgan.models import fast_paths
+# the phase and stream vocabulary lives in kgan.models.phases; importable from here as before
+from kgan.models.phases import (PHASE_DATA, _STREAM_RECORDERS, Batch, Phase, Update,  # noqa: F401
+                                record_streams, stream_key)  # noqa: F401
 from kgan.utils import check_non_negative, check_positive_int
-
-
-class Batch:
-    """What one discriminator or generator update sees.
-
-    Attributes:
-        x: real samples (local to the replica), or None for a generator update.
-        y: their int32 labels, or None.
-        z: latent noise for the fakes, (b, latent_dim).
-        y_fake: labels for the fakes (conditional models), or None.
-        update: the name of this update inside the step (``"d/0"``, ``"d/1"``,
-            ``"g/0"``...: phase name and repetition index); :meth:`stream` puts
-            it in front of every draw's name, so each update draws afresh.
-    """
-
-    def __init__(self, x, y, z, y_fake, update="d/0"):
-        self.x, self.y, self.z, self.y_fake, self.update = x, y, z, y_fake, str(update)
-
-    def stream(self, name):
-        """The full name of the random stream ``name`` in this update, e.g.
-        ``batch.stream("maem/eps_real") == "d/0/maem/eps_real"``, for
-        ``GAN.random_normal`` / ``random_uniform`` / ``stream_seed``. Name a draw
-        ``"<method>/<what>"`` so methods combined through the MRO never collide."""
-        return f"{self.update}/{name}"
-
-
-def stream_key(seed, name):
-    """The first component of the stateless seed of stream ``name`` for model
-    seed ``seed``: a stable 64-bit hash (BLAKE2b, not Python's salted ``hash``)
-    of ``"<seed>/<name>"`` as a signed int64. The second component is the step."""
-    if not isinstance(name, str) or not name:
-        raise TypeError(
-            "A random draw is named by a non-empty string (e.g. batch.stream('mymethod/noise')); "
-            f"received {name!r}.")
-    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-_STREAM_RECORDERS = []
-
-
-@contextlib.contextmanager
-def record_streams():
-    """Collect ``(name, key)`` of every stream seed made while the block runs
-    (at trace time: run the step eagerly, or trace it inside the block)::
-
-        with record_streams() as draws:
-            gan.train_step(data)
-        # draws == [("d/0/z", ...), ("d/0/wgan_gp/u", ...), ("g/0/z", ...), ...]
-    """
-    draws = []
-    _STREAM_RECORDERS.append(draws)
-    try:
-        yield draws
-    finally:
-        _STREAM_RECORDERS.remove(draws)
-
-
-#: What a phase's batches get of the real data (see :class:`Phase`).
-PHASE_DATA = ("slice", "last", "labels")
-
-
-@dataclasses.dataclass(frozen=True)
-class Update:
-    """One optimizer step of a :class:`Phase`.
-
-    Attributes:
-        optimizer: the model attribute holding the optimizer (``"d_optimizer"``).
-        variables: the model attribute listing the variables it updates (``"d_variables"``).
-        terms: the names of the loss terms whose sum it minimises; None (default)
-            for all the phase's terms; an empty tuple skips the update (nothing to learn).
-        log: the name of a tracker logging that sum (e.g. ``"e_loss"``), or None.
-    """
-
-    optimizer: str
-    variables: str
-    terms: tuple = None
-    log: str = None
-
-    def __post_init__(self):
-        if self.terms is not None:
-            object.__setattr__(self, "terms", tuple(self.terms))
-
-
-@dataclasses.dataclass(frozen=True)
-class Phase:
-    """One step of a model's training algorithm, as data (:meth:`GAN.phases`).
-
-    Each of its ``repeat`` updates builds a :class:`Batch` named
-    ``"<name>/<k>"`` (so its random streams are ``"<name>/<k>/z"``...), calls
-    the model's ``losses`` method on it inside one gradient tape, takes the
-    gradient of every :class:`Update` (all before any is applied) and applies
-    them, then logs ``total`` (the sum of the terms), each term, and each
-    update's ``log``.
-
-    Attributes:
-        name: the phase's name (``"d"``, ``"g"``, ``"manifold_d"``...), unique in the model.
-        losses: the name of the model method ``batch -> {term: scalar}``.
-        names: the term names it returns (checked at every update); a phase with
-            no names is skipped.
-        updates: the :class:`Update` s made from one forward pass.
-        total: the tracker of the sum of all the terms (``"d_loss"``).
-        repeat: updates per ``train_step``: a positive int or ``"d_steps"``.
-        data: what its batches get of the real batch: ``"slice"`` (update ``k``
-            gets the ``k``-th of ``d_steps`` equal slices, x and labels; needs
-            ``repeat="d_steps"``), ``"last"`` (the last slice, x and labels) or
-            ``"labels"`` (the last slice's labels only, x None: a generator update).
-    """
-
-    name: str
-    losses: str
-    names: tuple
-    updates: tuple
-    total: str
-    repeat: object = 1
-    data: str = "slice"
-
-    def __post_init__(self):
-        object.__setattr__(self, "names", tuple(self.names))
-        object.__setattr__(self, "updates", tuple(self.updates))
 
 
 #: The message of the check that a real batch is finite (the CLI prints it as one line).
 NONFINITE_DATA = ("kgan: a batch of real data holds NaN or infinite values: the dataset is at fault, "
                   "not the training; check how it is loaded and scaled")
-
-
-#: The fused optimizer and tracker updates (:func:`fused_adam_apply`, :func:`track`); False runs every
-#: update through Keras's general path (benchmarks/step_ops.py and the equivalence tests compare the two).
-FAST_PATHS = True
-
-
-def _read(variable):
-    """The float32 value of a Keras variable, read once (no autocast)."""
-    return tf.raw_ops.ReadVariableOp(resource=variable.handle, dtype=tf.float32)
-
-
-def _single_device():
-    """True outside any ``tf.distribute`` strategy (variables are plain resource variables)."""
-    return not tf.distribute.has_strategy() and tf.distribute.get_replica_context() is not None
-
-
-#: :func:`fused_adam_apply` with TensorFlow's ``ResourceApplyAdam`` kernel (one kernel per variable)
-#: instead of Keras's op sequence; off by default because the kernel rounds ``1 - beta_2`` differently
-#: (see :func:`fused_adam_apply`).
-ADAM_KERNEL = False
-
-
-def fused_adam_apply(optimizer, grads, variables):
-    """``optimizer.apply(grads, variables)`` for a plain ``keras.optimizers.Adam``
-    with the per-variable work cut to the update itself; False (nothing done)
-    when the optimizer or the context needs Keras's general path.
-
-    The update is Keras's ``Adam.update_step``, the same ops in the same order
-    on the same float32 constants, so the numbers are bit for bit Keras's:
-    ``alpha = lr sqrt(1 - b2^t) / (1 - b1^t)``, ``m += (g - m)(1 - b1)``,
-    ``v += (g^2 - v)(1 - b2)``, ``w -= m alpha / (sqrt(v) + eps)``,
-    ``t = iterations + 1``, then ``iterations += 1``. What is saved: the step
-    size ``alpha`` (learning rate, powers, square root) is computed once per
-    optimizer instead of once per variable, ``assign_add`` is one
-    ``AssignAddVariableOp`` instead of read-add-assign, and the gradient
-    filtering, name scopes and distribution plumbing of ``optimizer.apply`` are
-    skipped: about 14 kernels per variable instead of 29. The variables are the
-    optimizer's own, so checkpoints and ``.keras`` files are unchanged.
-
-    With ``ADAM_KERNEL = True`` each variable is one ``ResourceApplyAdam`` kernel
-    (the same formula); that kernel forms ``1 - b2`` in float32 where Keras
-    rounds the float64 ``1 - b2``, so ``v`` differs in its 5th significant digit
-    (``b2 = 0.999``), and a gradient entry near zero can then get an Adam step of
-    the other sign: not bit-identical, hence off by default.
-
-    Only when: the optimizer is exactly ``keras.optimizers.Adam`` (no subclass,
-    no ``LossScaleOptimizer``), without amsgrad, weight decay, clipping, EMA,
-    gradient accumulation or loss-scale factor; every gradient is present and
-    a tensor (an embedding's ``IndexedSlices`` gradient gets Keras's ``update_step``); no variable has a constraint or overwrites with its gradient; float32
-    variables; no ``tf.distribute`` strategy (there the optimizer all-reduces).
-    """
-    opt = optimizer
-    if (not FAST_PATHS or type(opt) is not keras.optimizers.Adam or opt.amsgrad or opt.weight_decay is not None
-            or opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm is not None
-            or opt.use_ema or opt.gradient_accumulation_steps or opt.loss_scale_factor is not None
-            or not opt.built or not grads or not _single_device()
-            or not all(isinstance(b, (int, float)) for b in (opt.beta_1, opt.beta_2, opt.epsilon))):
-        return False
-    for g, v in zip(grads, variables):
-        if (not isinstance(g, (tf.Tensor, tf.IndexedSlices)) or v.dtype != "float32" or v.constraint is not None
-                or getattr(v, "overwrite_with_gradient", False)):
-            return False
-    try:
-        slots = [(opt._momentums[opt._get_variable_index(v)], opt._velocities[opt._get_variable_index(v)])
-                 for v in variables]
-    except (AttributeError, KeyError, ValueError):
-        return False
-    with tf.name_scope(opt.name):
-        lr = tf.cast(opt.learning_rate, tf.float32)
-        step = tf.cast(opt.iterations + 1, tf.float32)
-        beta_1_power = tf.pow(tf.cast(opt.beta_1, tf.float32), step)
-        beta_2_power = tf.pow(tf.cast(opt.beta_2, tf.float32), step)
-        if ADAM_KERNEL:
-            beta_1, beta_2 = tf.constant(opt.beta_1, tf.float32), tf.constant(opt.beta_2, tf.float32)
-            epsilon = tf.constant(opt.epsilon, tf.float32)
-            for g, v, (m, s) in zip(grads, variables, slots):
-                tf.raw_ops.ResourceApplyAdam(var=v.handle, m=m.handle, v=s.handle, beta1_power=beta_1_power,
-                                             beta2_power=beta_2_power, lr=lr, beta1=beta_1, beta2=beta_2,
-                                             epsilon=epsilon, grad=tf.convert_to_tensor(g), use_locking=False, use_nesterov=False)
-        else:
-            alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-            # Python floats, as Keras's update_step: float64 arithmetic, then one float32 constant each
-            c1 = tf.constant(1 - opt.beta_1, tf.float32)
-            c2 = tf.constant(1 - opt.beta_2, tf.float32)
-            epsilon = tf.constant(opt.epsilon, tf.float32)
-            for g, v, (m, s) in zip(grads, variables, slots):
-                if isinstance(g, tf.IndexedSlices):  # an embedding's gradient: Keras's own update of it
-                    opt.update_step(g, v, opt.learning_rate)
-                    continue
-                tf.raw_ops.AssignAddVariableOp(resource=m.handle, value=(g - _read(m)) * c1)
-                tf.raw_ops.AssignAddVariableOp(resource=s.handle, value=(tf.square(g) - _read(s)) * c2)
-                tf.raw_ops.AssignSubVariableOp(resource=v.handle,
-                                               value=(_read(m) * alpha) / (tf.sqrt(_read(s)) + epsilon))
-        opt.iterations.assign_add(1)
-    return True
-
-
-def track(tracker, value):
-    """``tracker.update_state(value)`` for a scalar ``value``: a ``keras.metrics.Mean``
-    on one device gets its two sums added directly (``total += value``,
-    ``count += 1``, the same numbers as ``update_state``) with two kernels
-    instead of about twelve; anything else calls ``update_state``."""
-    if (FAST_PATHS and type(tracker) is keras.metrics.Mean and tracker.dtype == "float32" and _single_device()
-            and getattr(value, "shape", None) is not None and value.shape.rank == 0):
-        tf.raw_ops.AssignAddVariableOp(resource=tracker.total.handle, value=tf.cast(value, tf.float32))
-        tf.raw_ops.AssignAddVariableOp(resource=tracker.count.handle, value=tf.constant(1.0, tf.float32))
-    else:
-        tracker.update_state(value)
 
 
 def input_shapes(model):
@@ -762,13 +533,14 @@ class GAN(keras.Model):
         """Apply ``grads`` (of a :meth:`scaled` loss) to ``variables``; the
         optimizer all-reduces them across replicas and undoes the loss scale.
 
-        A plain ``keras.optimizers.Adam`` on one device is applied with one fused
-        kernel per variable (:func:`fused_adam_apply`) instead of Keras's dozen
-        element-wise ops per variable; anything else goes through ``optimizer.apply``."""
+        A plain ``keras.optimizers.Adam`` on one device is applied with about 14
+        kernels per variable instead of Keras's 29, the same numbers
+        (:func:`kgan.models.fast_paths.fused_adam_apply`); anything else goes
+        through ``optimizer.apply``."""
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None or not self.skip_missing_gradients]
         grads = [g if g is None else tf.cast(g, v.dtype) for g, v in pairs]
         variables = [v for _, v in pairs]
-        if not fused_adam_apply(optimizer, grads, variables):
+        if not fast_paths.fused_adam_apply(optimizer, grads, variables):
             optimizer.apply(grads, variables)
 
     def run_update(self, phase, batch):
@@ -789,12 +561,12 @@ class GAN(keras.Model):
         del tape
         for u, g in zip(updates, grads):
             self.apply_update(getattr(self, u.optimizer), g, getattr(self, u.variables))
-        track(self.trackers[phase.total], total)
+        fast_paths.track(self.trackers[phase.total], total)
         for u, value in zip(updates, sums):
             if u.log:
-                track(self.trackers[u.log], value)
+                fast_paths.track(self.trackers[u.log], value)
         for name, value in terms.items():
-            track(self.trackers[name], value)
+            fast_paths.track(self.trackers[name], value)
 
     def unpack(self, data):
         """``(x, y)`` from a batch; checks labels for conditional models."""
