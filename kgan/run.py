@@ -204,6 +204,20 @@ class RunConfig:
         self._strategy = None
         self._t0 = time.time()
 
+    def set_epoch_length(self, n):
+        """Train in epochs of about ``n`` generator steps (e.g. one pass over the data) and still exactly
+        ``steps`` steps: ``steps_per_epoch`` becomes the largest divisor of ``steps`` that is at most ``n``
+        (``steps`` itself when it is smaller), ``steps_per_execution`` a divisor of that. A budget with no
+        divisor near ``n`` (below ``n / 2``) gets a note suggesting a multiple of ``n``."""
+        check_positive_int("steps_per_epoch", n)
+        n = min(int(n), self.steps)
+        epoch = next(d for d in range(n, 0, -1) if self.steps % d == 0)
+        if epoch < n / 2:
+            print(f"note: --steps {self.steps} has no divisor near {n} (one epoch); training in epochs of "
+                  f"{epoch} steps. A multiple of {n} keeps epochs of {n}.", flush=True)
+        self.steps_per_epoch = epoch
+        self.steps_per_execution = math.gcd(self.steps_per_execution, epoch)
+
     @property
     def epochs(self):
         """Epochs of ``steps_per_epoch`` generator steps covering ``steps``."""

@@ -31,9 +31,9 @@ def main(cfg):
     steps_per_epoch = max(1, int(info.size or 0) // (cfg.batch_size * paper.D_STEPS)) if info.size else 500
     data = kgan.data.load(dataset, batch_size=cfg.batch_size * paper.D_STEPS, labels=False, seed=cfg.seed,
                           resize=kgan.data.Resize(64, crop="center"))
-    cfg.steps_per_epoch = min(steps_per_epoch, cfg.steps)
     if cfg.extra.get("epochs") is not None:
         cfg.steps = int(cfg.extra["epochs"]) * steps_per_epoch
+    cfg.set_epoch_length(steps_per_epoch)  # whole epochs that divide the budget: exactly cfg.steps steps
     with cfg.strategy.scope():
         gan = paper.build_paper(cfg, 64, code_dim=32, sigma=5e-4, lam=5.0, steps_per_epoch=steps_per_epoch)
     gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,

@@ -28,9 +28,9 @@ def main(cfg):
     paper = kgan.run.load_recipe("cifar10_maem")
     data = kgan.data.load(DATASET, batch_size=cfg.batch_size * paper.D_STEPS, labels=False, seed=cfg.seed,
                           resize=kgan.data.Resize(64, crop=108), data_dir=cfg.extra.get("data_dir"))
-    cfg.steps_per_epoch = min(STEPS_PER_EPOCH, cfg.steps)
     if cfg.extra.get("epochs") is not None:
         cfg.steps = int(cfg.extra["epochs"]) * STEPS_PER_EPOCH
+    cfg.set_epoch_length(STEPS_PER_EPOCH)  # whole epochs that divide the budget: exactly cfg.steps steps
     with cfg.strategy.scope():
         gan = paper.build_paper(cfg, 64, code_dim=32, sigma=5e-2, steps_per_epoch=STEPS_PER_EPOCH)
     gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,

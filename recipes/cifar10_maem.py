@@ -103,10 +103,10 @@ def evaluate(gan, cfg, dataset):
 def main(cfg):
     data = kgan.data.load(DATASET, batch_size=cfg.batch_size * D_STEPS, labels=False, seed=cfg.seed,
                           data_dir=cfg.extra.get("data_dir"))
-    cfg.steps_per_epoch = min(STEPS_PER_EPOCH, cfg.steps)
     epochs = cfg.extra.get("epochs")
     if epochs is not None:
         cfg.steps = int(epochs) * STEPS_PER_EPOCH
+    cfg.set_epoch_length(STEPS_PER_EPOCH)  # whole epochs that divide the budget: exactly cfg.steps steps
     with cfg.strategy.scope():
         gan = build_paper(cfg, 32)
     gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,

@@ -184,3 +184,26 @@ def test_exactly_the_asked_steps_are_trained_and_a_logdir_that_is_a_file_is_refu
     afile.write_text("")
     assert main(["train", "grid25_gan", "--logdir", str(afile)]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_an_epoch_length_keeps_the_budget_exact(capsys):
+    # the paper recipes train in epochs of one pass over the data (cifar10_maem: 260 steps); --steps 1000 used
+    # to run 4 whole epochs, 1040 steps
+    from kgan.run import RunConfig
+
+    cfg = RunConfig(recipe="t", steps=1000, steps_per_epoch=500, steps_per_execution=50)
+    cfg.set_epoch_length(260)
+    assert (cfg.steps_per_epoch, cfg.steps_per_execution, cfg.epochs) == (250, 50, 4)
+    assert capsys.readouterr().out == ""
+    cfg = RunConfig(recipe="t", steps=130_000, steps_per_epoch=500)
+    cfg.set_epoch_length(260)
+    assert (cfg.steps_per_epoch, cfg.epochs) == (260, 500)
+    cfg = RunConfig(recipe="t", steps=100)
+    cfg.set_epoch_length(260)
+    assert (cfg.steps_per_epoch, cfg.epochs) == (100, 1)
+    cfg = RunConfig(recipe="t", steps=997, steps_per_execution=10)  # a prime: epochs of 1 step, with a note
+    cfg.set_epoch_length(260)
+    assert (cfg.steps_per_epoch, cfg.steps_per_execution, cfg.epochs) == (1, 1, 997)
+    assert "no divisor near 260" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        cfg.set_epoch_length(0)
