@@ -334,3 +334,28 @@ def test_bad_ood_inputs():
         feature_distance_score(train, [0, 1], train)
     with pytest.raises(ValueError, match="feature width"):
         feature_distance_score(train, [0, 1, 0, 1], np.zeros((2, 3)))
+
+
+def test_recalibrate_batchnorm_sets_the_mean_of_the_batch_statistics(digits):
+    x, y = digits
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(3, 3, name="conv")(inp)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    out = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(h))
+    clf = AdaptiveMixClassifier(keras.Model(inp, out), 10, mode="plain")
+    clf.compile(keras.optimizers.Adam(1e-2))
+    clf.fit(x[:256], y[:256], batch_size=32, epochs=2, verbose=0)
+    bn = clf.backbone.get_layer("bn")
+    weights = [w.numpy().copy() for w in clf.trainable_weights]
+    assert clf.recalibrate_batchnorm(x[:200], batch_size=64) == 1  # 3 whole batches; the last 8 images dropped
+    pre = clf.backbone.get_layer("conv")(x[:192]).numpy().reshape(3, 64, -1, 3)  # (batch, image, position, channel)
+    means = pre.reshape(3, -1, 3).mean(axis=1)
+    variances = pre.reshape(3, -1, 3).var(axis=1)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), means.mean(axis=0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), variances.mean(axis=0), rtol=1e-4, atol=1e-5)
+    assert bn.momentum == 0.99  # restored
+    for w, before in zip(clf.trainable_weights, weights):
+        np.testing.assert_array_equal(w.numpy(), before)
+    with pytest.raises(ValueError, match="at least one batch"):
+        clf.recalibrate_batchnorm(x[:10], batch_size=64)

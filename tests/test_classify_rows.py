@@ -118,6 +118,11 @@ def test_a_row_trains_through_kgan_train(tmp_path, capsys):
     assert f"accuracy:  {100 * saved['acc']:.2f}%" in table and "uniform" in table
     assert kgan_eval([str(logdir / "model.keras"), "--protocol", "fashion_mnist_openset"]) == 1
     assert "has 5 classes; the model has 10" in capsys.readouterr().err
+    assert kgan_eval([str(logdir / "model.keras"), "--n", "500", "--precise-bn", "512", "--json"]) == 0
+    precise = json.loads(capsys.readouterr().out)
+    assert precise["precise_bn"] == 512 and again["precise_bn"] == 0 and 0.0 <= precise["acc"] <= 1.0
+    assert kgan_eval([str(logdir / "model.keras"), "--precise-bn", "-1"]) == 1
+    assert "`--precise-bn` must be >= 0" in capsys.readouterr().err
 
 
 def test_suites_and_metrics():

@@ -38,6 +38,7 @@ SCORES = ("msp", "energy", "feat")
 FIT_N = 10_000  # training images whose features fit the class means and covariance of the `feat` score
 NOISE_SEEDS = {"gaussian": 20_231, "uniform": 20_232}  # fixed: every run sees the same noise images
 EVAL_BATCH = 1000
+PRECISE_BN_SEED = 1  # the subset of training images whose batch statistics precise BN averages
 
 
 def digits_images():
@@ -77,6 +78,9 @@ class Classification(Protocol):
         Option("eval", bool, True, "evaluate test accuracy and OOD detection after training"),
         Option("eval_n", int, 10_000, "in-distribution test images evaluated (at most the split's; "
                "a fixed subset when fewer)", low=1),
+        Option("precise_bn", int, 0, "before evaluating, set BatchNorm's statistics to their mean over this "
+               "many training images at the final weights (0: the moving averages of training)", low=0,
+               omit_default=True),
     )
 
     def __init__(self, name, title, classes=tuple(range(10)), steps=3_000, seeds=3, **kw):
@@ -157,6 +161,8 @@ class Classification(Protocol):
             out = [forward(tf.constant(x[i:i + EVAL_BATCH])) for i in range(0, len(x), EVAL_BATCH)]
             return np.concatenate([r[0].numpy() for r in out]), np.concatenate([r[1].numpy() for r in out])
 
+        if o.get("precise_bn"):
+            model.recalibrate_batchnorm(self.arrays("train", n=o["precise_bn"], seed=PRECISE_BN_SEED)[0])
         x_in, y_in = self.arrays("test", n=o["eval_n"])
         x_fit, y_fit = self.arrays("train", n=FIT_N)
         f_fit = run(x_fit)[1]
@@ -167,7 +173,8 @@ class Classification(Protocol):
 
         logits_in, f_in = run(x_in)
         s_in = scores(logits_in, f_in)
-        report = {"dataset": self.dataset, "classes": list(self.classes), "acc": float(np.mean(
+        report = {"dataset": self.dataset, "classes": list(self.classes), "precise_bn": int(o.get("precise_bn", 0)),
+                  "acc": float(np.mean(
             logits_in.argmax(axis=1) == y_in)), "eval_images": {"in": len(x_in)}}
         s_out = {}
         for name, x in self.ood_sets().items():

@@ -22,6 +22,9 @@ def build_parser():
                    help="classifiers only: the classification protocol whose test set and OOD sets to use "
                         "(fashion_mnist_cls or fashion_mnist_openset; default: the one whose number of classes "
                         "the model has)")
+    p.add_argument("--precise-bn", type=int, default=0, metavar="N",
+                   help="classifiers only: first set BatchNorm's statistics to their mean over N training images "
+                        "at the final weights (precise BN; default 0: the moving averages saved with the model)")
     p.add_argument("--dataset", default=None,
                    help="kgan.data name the model was trained on (e.g. fashion_mnist); may be left out with "
                         "--ref-stats when only fid/is are asked")
@@ -105,7 +108,9 @@ def classification_protocol(model, name=None):
 def eval_classifier(model, args):
     """Test accuracy and OOD detection of a classifier (the rows' evaluation); prints and returns 0."""
     protocol = classification_protocol(model, args.protocol)
-    options = dict({o.name: o.default for o in protocol.options}, eval_n=args.n)
+    if args.precise_bn < 0:
+        raise ValueError(f"`--precise-bn` must be >= 0 (training images); received {args.precise_bn}.")
+    options = dict({o.name: o.default for o in protocol.options}, eval_n=args.n, precise_bn=args.precise_bn)
     print(f"evaluating on {protocol.name}: accuracy and OOD detection ...", file=sys.stderr, flush=True)
     report = protocol.evaluate(model, options, args.seed)
     report = {"model": args.model, "protocol": protocol.name, "mode": model.mode, **report}
@@ -117,6 +122,8 @@ def eval_classifier(model, args):
     sets = [k for k in report["eval_images"] if k != "in"]
     print(f"model:     {args.model} ({type(model).__name__}, mode {model.mode!r})")
     print(f"protocol:  {protocol.name} ({report['eval_images']['in']} in-distribution test images)")
+    if args.precise_bn:
+        print(f"BatchNorm: statistics re-estimated on {args.precise_bn} training images (precise BN)")
     print(f"accuracy:  {100 * report['acc']:.2f}%")
     print("")
     print(f"{'OOD set':10s} {'images':>6s}  " + "  ".join(f"{'AUROC ' + s:>12s} {'FPR95 ' + s:>12s}" for s in SCORES))
