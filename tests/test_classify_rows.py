@@ -153,3 +153,34 @@ def test_the_page_of_a_classification_suite():
     assert "AUROC MSP held-out" in page and "test acc %" in page
     assert page.count("(baseline)") == len(suite.metrics)  # one baseline row: the plain classifier
     assert "`fashion_mnist_openset_adaptivemix_official`" in page
+    assert "[adaptivemix_classification.md](../adaptivemix_classification.md)" in page
+    shown = (suite, results, by_entry, "bench/adaptivemix_openset.md")
+    assert "[adaptivemix_classification.md](adaptivemix_classification.md)" in pages.results_page(
+        [shown], "kgan bench --all")
+
+
+def test_the_precise_bn_page_compares_with_the_plain_classifier():
+    import importlib.util
+    import os
+
+    from kgan.bench import jobs_for
+
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "classification_precise_bn.py")
+    spec = importlib.util.spec_from_file_location("classification_precise_bn", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    suite = SUITES["adaptivemix_classification"]
+    by_entry = jobs_for(suite)
+    plain, mixup = suite.entries[0], suite.entries[1]
+    rec = lambda acc: {"status": "ok", "report": {"acc": acc}}  # noqa: E731
+    trained = {plain: [rec(0.80), rec(0.90), rec(0.85)], mixup: [rec(0.86)]}
+    precise = {plain: [rec(0.880), rec(0.881), rec(0.882)], mixup: [rec(0.870), rec(0.871), rec(0.872)]}
+    text = script.render([(suite, by_entry, trained, precise, ["x seed 2 (not trained)"])], 20000)
+    with_bn, as_trained = text.split("### As trained")
+    assert "| `fashion_mnist_cls_plain` | 3/3 | 88.10 ± 0.10" in with_bn
+    assert "**-1 [" in with_bn and "worse**" in with_bn  # 87.1 vs 88.1, sd 0.1: a real difference
+    assert "| `fashion_mnist_cls_mixup` | 1/3 | 86.00 | +1" in as_trained  # one seed: no interval
+    assert "**Missing (1):** x seed 2 (not trained)" in text
+    assert script.model_path({"command": "kgan train r --seed 0 --logdir tensorboard_logs/bench/r/h/3000steps/seed0"}
+                             ).endswith(os.path.join("tensorboard_logs", "bench", "r", "h", "3000steps", "seed0",
+                                                     "model.keras"))

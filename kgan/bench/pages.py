@@ -101,6 +101,8 @@ def suite_page(suite, results, jobs_by_entry, command, image_rel, notes=""):
              "change.", ""]
     if suite.about:
         lines += [suite.about, ""]
+    if suite.reading:
+        lines += [f"What the figures mean: [{suite.reading}](../{suite.reading}).", ""]
     protocols = []
     for e in suite.entries:
         p = e.experiment.protocol
@@ -162,6 +164,9 @@ def results_page(sections, command):
              "values, intervals, pictures, the protocol).", ""]
     for suite, results, jobs_by_entry, page_rel in sections:
         lines += [f"## [{suite.title}]({page_rel})", ""]
+        if suite.reading:
+            lines += [f"What the figures mean, and the comparison with precise BatchNorm statistics: "
+                      f"[{suite.reading}]({suite.reading}).", ""]
         head = ["entry"] + [METRICS[m].label for m in suite.metrics] + ["CPU s / 1k steps"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in suite.entries:

@@ -79,6 +79,7 @@ class Suite:
     metrics: tuple
     about: str = ""
     published: tuple = ()  # keys of kgan.bench.published.PUBLISHED
+    reading: str = ""  # a hand-written page that reads the results (a path under docs/), linked from the pages
 
     def baseline(self, entry):
         """The entry this one is compared with: the first entry on the same protocol whose method is the
@@ -184,10 +185,12 @@ add_suite(Suite(
     seeds=3, steps=3_000, entries=tuple(Entry(f"fashion_mnist_cls_{m}") for m in _CLS_MODES),
     metrics=("acc", "auroc_msp_digits", "auroc_energy_digits", "auroc_feat_digits", "auroc_msp_gaussian",
              "auroc_msp_uniform", "fpr95_msp_digits"),
+    reading="adaptivemix_classification.md",
     about=_CLS_ABOUT + " OOD sets: sklearn digits upscaled to 28x28, Gaussian and uniform noise images (1,797 each)."))
 add_suite(Suite(
     "adaptivemix_openset", "AdaptiveMix for open-set recognition: Fashion-MNIST classes 0-4 against 5-9",
     seeds=3, steps=3_000, entries=tuple(Entry(f"fashion_mnist_openset_{m}") for m in _CLS_MODES),
     metrics=("acc", "auroc_msp_held_out", "auroc_energy_held_out", "auroc_feat_held_out", "fpr95_msp_held_out",
              "auroc_msp_digits", "auroc_feat_digits"),
+    reading="adaptivemix_classification.md",
     about=_CLS_ABOUT + " Trained on classes 0-4 only; near OOD ('held-out'): the 5,000 test images of classes 5-9."))
