@@ -155,6 +155,8 @@ def main(argv=None):
 
         if args.n <= 0:
             raise ValueError(f"`--n` must be a positive integer; received {args.n}.")
+        if args.weights is not None and not os.path.isfile(args.weights):
+            raise ValueError(f"`--weights` file {args.weights!r} does not exist.")
         model = load_model(args.model)
         if not hasattr(model, "generate"):  # an AdaptiveMixClassifier
             return eval_classifier(model, args)
@@ -172,8 +174,6 @@ def main(argv=None):
                              "--ref-stats gives the reference statistics.")
         if args.save_ref_stats is not None and args.ref_stats is not None:
             raise ValueError("`--save-ref-stats` writes the statistics of real data; with --ref-stats there are none.")
-        if args.weights is not None and not os.path.isfile(args.weights):
-            raise ValueError(f"`--weights` file {args.weights!r} does not exist.")
         evaluator = Evaluator(args.metrics, args.dataset, extractor=args.extractor, weights=args.weights,
                               n_real=args.n_real, real_split=args.real_split, seed=args.seed,
                               verbose=0 if args.json else 1, progress=True, graph=args.inception_graph,
