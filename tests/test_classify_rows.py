@@ -24,7 +24,7 @@ def test_every_row_is_in_the_table_and_the_recipe_list():
         assert row.DEFAULTS["steps"] == 3000 and row.DEFAULTS["batch_size"] == 128
         assert row.DEFAULTS["steps_per_epoch"] == 500
         assert {o.name for o in row.options} == {"lr", "width", "alpha", "shrink_weight", "noise_std",
-                                                 "noise_scale", "eval", "eval_n"}
+                                                 "noise_scale", "eval", "eval_n", "precise_bn"}
     assert not any(name.startswith(PROTOCOLS) for name in table if name not in NAMES)
 
 
