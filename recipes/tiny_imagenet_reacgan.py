@@ -50,6 +50,8 @@ OPTIONS = (
     Option("cond_lambda", float, None, "weight of the D2D-CE (reacgan) or classifier (acgan) loss "
            "(none: 0.5 for reacgan, 1.0 for acgan)", low=0.0, allow_none=True),
     Option("temperature", float, 0.5, "D2D-CE temperature T (reacgan)", low=0.0, low_open=True),
+    Option("margin_pos", float, 0.98, "D2D-CE positive margin m_p, a cosine similarity (reacgan)",
+           low=0.0, high=1.0),
     Option("variant", str, "exact", "reacgan's D2D-CE: the paper's formula (exact) or StudioGAN's row-max "
            "shift (official)", choices=("exact", "official")),
     Option("diffaugment", bool, False, "DiffAugment (color, translation, cutout) on D's inputs"),
@@ -85,7 +87,8 @@ def build(cfg, num_classes):
     cond_lambda = opt("cond_lambda")  # None (or absent): the model's own default
     if model == "reacgan":
         kwargs.update(cond_lambda=float(0.5 if cond_lambda is None else cond_lambda),
-                      temperature=float(opt("temperature", 0.5)), d2dce_variant=opt("variant", "exact"))
+                      temperature=float(opt("temperature", 0.5)), margin_pos=float(opt("margin_pos", 0.98)),
+                      d2dce_variant=opt("variant", "exact"))
     elif model == "acgan":
         kwargs.update(cond_lambda=float(1.0 if cond_lambda is None else cond_lambda))
     gan = getattr(kgan.models, cls_name)(G, D, **kwargs)

@@ -172,3 +172,11 @@ def test_cli_help_of_cifar10_reacgan(capsys):
     with pytest.raises(SystemExit):
         main(["train", "cifar10_reacgan", "--help"])
     assert "temperature (float, default 0.5" in capsys.readouterr().out
+
+
+def test_tiny_imagenet_recipe_passes_its_d2dce_settings_to_the_model():
+    from kgan.run import RunConfig
+    recipe = load_recipe("tiny_imagenet_reacgan")
+    cfg = RunConfig(recipe="t", extra={"width": 1, "embed_dim": 8, "margin_pos": 0.9, "temperature": 0.25})
+    config = recipe.build(cfg, num_classes=3).get_config()
+    assert (config["margin_pos"], config["temperature"]) == (0.9, 0.25)
