@@ -359,3 +359,17 @@ def test_bad_input_is_named():
         MaEMGAN(G, D, entropy=None, entropy_on_real=True)
     with pytest.raises(ValueError, match="transform='flip' needs images"):
         DLLE("flip").apply_transform(tf.ones((2, 2)), tf.ones((2, 2)), tf.ones((2, 2)))
+
+
+def test_a_setting_of_a_regulariser_the_ablation_switches_off_is_refused():
+    from kgan.experiments import rows
+    from kgan.run import RunConfig
+
+    row = rows()["grid25_maem"]
+    cfg = lambda **extra: RunConfig(recipe="grid25_maem", steps=10, seed=0, extra=extra)  # noqa: E731
+    with pytest.raises(ValueError, match=r"sigma=0\.1 .*ablation='dlle'"):
+        row.build(cfg(ablation="dlle", sigma="0.1"))
+    with pytest.raises(ValueError, match=r"disomap_weight=2\.0 .*ablation='baseline'"):
+        row.build(cfg(ablation="baseline", disomap_weight="2"))
+    model = row.build(cfg(ablation="entropy", sigma="0.1"))  # the term it sets is on
+    assert model.entropy is not None and model.dlle is None and model.disomap is None

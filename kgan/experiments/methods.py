@@ -109,6 +109,25 @@ def _adaptivemix(p, o, seed, num_classes, steps):
                                     shrink_weight=o["shrink_weight"], **p.model_kwargs(o, seed))
 
 
+#: MaEM options that only act through one regulariser, with their defaults
+_MAEM_TERM_OPTIONS = {"entropy": {"sigma": 0.05, "warmup": 0.1}, "dlle": {"dlle_weight": 1.0, "dlle_distance": "mse"},
+                      "disomap": {"disomap_weight": 1.0}}
+
+
+def _check_ablation_weights(o):
+    """Refuse a setting of a regulariser that ``ablation`` switches off (it would be silently ignored)."""
+    from kgan.models.maem import ABLATIONS
+
+    on = ABLATIONS.get(o["ablation"], ())
+    for term, defaults in _MAEM_TERM_OPTIONS.items():
+        for key, default in defaults.items():
+            if term not in on and o.get(key, default) != default:
+                raise ValueError(
+                    f"{key}={o[key]!r} sets the {term} regulariser, which ablation={o['ablation']!r} switches "
+                    f"off (that row uses {', '.join(on) or 'no regulariser'}); drop {key} or choose an "
+                    f"ablation that includes {term}.")
+
+
 def _maem(p, o, seed, num_classes, steps):
     import kgan.losses
     from kgan.models.maem import ablation_kwargs
@@ -119,6 +138,7 @@ def _maem(p, o, seed, num_classes, steps):
     else:
         dlle = kgan.losses.DLLE("rotation", max_angle=15.0, noise_std=0.01, distance=o["dlle_distance"],
                                 weight=o["dlle_weight"])
+    _check_ablation_weights(o)
     regs = ablation_kwargs(
         o["ablation"],
         entropy=kgan.losses.ManifoldEntropy(sigma=o["sigma"], warmup_steps=int(o["warmup"] * steps)),
