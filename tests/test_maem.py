@@ -373,3 +373,14 @@ def test_a_setting_of_a_regulariser_the_ablation_switches_off_is_refused():
         row.build(cfg(ablation="baseline", disomap_weight="2"))
     model = row.build(cfg(ablation="entropy", sigma="0.1"))  # the term it sets is on
     assert model.entropy is not None and model.dlle is None and model.disomap is None
+
+
+def test_the_rows_dlle_detaches_the_transformed_side_unless_told():
+    from kgan.experiments import rows
+    from kgan.run import RunConfig
+
+    row = rows()["fashion_mnist_maem"]
+    build = lambda **extra: row.build(RunConfig(recipe="r", steps=10, seed=0, extra={"width": 4, **extra}))  # noqa
+    assert build().dlle.detach == "transformed"  # the official code's side: the paper's diverged here
+    assert build(dlle_detach="original").dlle.detach == "original"
+    assert row.settings(RunConfig(recipe="r", steps=10))["options"]["dlle_detach"] == "transformed"

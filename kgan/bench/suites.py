@@ -166,7 +166,8 @@ add_suite(Suite(
           "compute, float32 variables and outputs), same seeds: does the speed cost quality?"))
 add_suite(Suite(
     "hard2d", "Every method on 100 Gaussians (10x10 grid), where the plain GAN misses modes", seeds=5,
-    steps=25_000, entries=tuple(Entry(f"grid100_{m}") for m in _2D_METHODS),
+    steps=25_000, entries=tuple(Entry(f"grid100_{m}") for m in _2D_METHODS)
+    + (Entry("grid100_maem", "paper's DLLE side", (("dlle_detach", "original"),)),),
     metrics=_2D_METRICS,
     about="The VEEGAN networks, optimisers and budget on a 10x10 grid of Gaussians with the grid25 spacing "
           "(2) and width (sigma 0.05). The search (hard2d_search) found the plain GAN covering 43-67 of the "
