@@ -119,7 +119,7 @@ def main(argv=None):
     if cmd not in COMMANDS:
         print(f"error: unknown command {cmd!r}; expected one of {', '.join(COMMANDS)}.", file=sys.stderr)
         return 2
-    from kgan.callbacks import NonFiniteLossError
+    from kgan.callbacks import EXIT_DIVERGED, NonFiniteLossError
     from kgan.run import TrainingInterrupted, WorkerLostError
 
     try:
@@ -130,7 +130,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted.", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, TypeError, NonFiniteLossError, WorkerLostError) as e:
+    except NonFiniteLossError as e:
+        print(f"error: {_short(e)}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except (ValueError, FileNotFoundError, TypeError, WorkerLostError) as e:
         print(f"error: {_short(e)}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk, a read-only folder

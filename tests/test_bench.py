@@ -65,6 +65,28 @@ def test_runner_trains_records_reuses_and_refuses(tmp_path):
     assert "Published" not in text  # the suite lists no published rows
 
 
+def test_a_run_that_diverges_is_recorded_as_diverged_and_not_retrained(tmp_path):
+    from kgan.callbacks import EXIT_DIVERGED
+
+    absurd = Entry("grid25_gan", "absurd lr", (("d_lr", 1e38), ("g_lr", 1e38)))  # NaN within 10 steps
+    suite = Suite("tiny_div", "a diverging run", entries=(absurd,), seeds=1, steps=40, metrics=("modes",))
+    lines = []
+    runner = Runner(str(tmp_path / "runs"), str(tmp_path / "logs"), str(tmp_path / "img"), jobs=1,
+                    echo=lines.append)
+    (job,) = jobs_for(suite)[absurd]
+    proc = subprocess.run([sys.executable, "-m", "kgan.cli", *job.argv(str(tmp_path / "direct"))],
+                          capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == EXIT_DIVERGED and "error: Training diverged:" in proc.stderr, proc.stderr[-2000:]
+    results = runner.run([job])
+    assert runner.trained == 1 and runner.failed == 0, lines
+    record = json.loads(open(runner.record_path(job)).read())
+    assert record["status"] == "diverged" and "Training diverged" in record["log_tail"]
+    again = Runner(runner.records, runner.logs, runner.images, echo=lines.append)
+    assert len(again.run([job])) == 1 and again.reused == 1 and again.trained == 0  # a result, not retried
+    text = pages.suite_page(suite, results, jobs_for(suite), "kgan bench tiny_div", "img")
+    assert "0/1 (1 diverged)" in text
+
+
 def test_cli_collects_a_real_run_into_the_pages(tmp_path, monkeypatch):
     from kgan.bench import suites
 

@@ -26,10 +26,11 @@ import sys
 import time
 import types
 
+from kgan.callbacks.core import EXIT_DIVERGED
 from kgan.experiments import settings_diff
 from kgan.utils import atomic_path
 
-DIVERGED_MARK = "NonFiniteLossError"
+DIVERGED_MARK = "Training diverged:"  # StopOnNonFinite's message (also in logs of older kgan versions)
 
 
 class MismatchError(RuntimeError):
@@ -188,7 +189,7 @@ class Runner:
                 with atomic_path(os.path.join(self.images, job.picture_name())) as tmp:
                     shutil.copyfile(picture, tmp)
             return record
-        if DIVERGED_MARK in log:
+        if proc.returncode == EXIT_DIVERGED or DIVERGED_MARK in log:
             return self._write_record(job, {}, "diverged", self.command(job), tail)
         self.echo(f"FAILED {job.entry.label} seed {job.seed} (exit {proc.returncode}); log {logdir}/train.log:\n"
                   f"{tail}")

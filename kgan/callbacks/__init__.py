@@ -1,6 +1,7 @@
 """Keras callbacks for GAN training: sample grids, live evaluation, safe resume,
 and stopping on non-finite losses."""
-from kgan.callbacks.core import BackupAndRestore, NonFiniteLossError, SampleGrid, StepTimer, StopOnNonFinite
+from kgan.callbacks.core import (EXIT_DIVERGED, BackupAndRestore, NonFiniteLossError, SampleGrid, StepTimer,
+                                 StopOnNonFinite)
 
 
 def __getattr__(name):  # Evaluate pulls in the metrics package: import it on use

@@ -20,6 +20,11 @@ class NonFiniteLossError(RuntimeError):
     """Raised when a training loss becomes NaN or infinite."""
 
 
+#: ``kgan train``'s exit status when training diverged (a usage or data error exits with 2): the
+#: benchmark runner records such a run as "diverged", a result, instead of a crash to retry.
+EXIT_DIVERGED = 3
+
+
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stop ``fit`` with :class:`NonFiniteLossError` when training diverges, naming the step and the loss.
 
