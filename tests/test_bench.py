@@ -117,3 +117,44 @@ def test_run_all_is_the_one_command():
     out = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "run_all.py"), "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "kgan bench" in out
+
+
+def _trainers_in(folder):
+    """pids of live processes whose command line names ``folder``."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if folder in cmd and "kgan.cli" in cmd and state != "Z":
+            out.append(int(pid))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_runner_takes_its_training_processes_with_it(tmp_path):
+    import signal
+    import time
+
+    logs = str(tmp_path / "logs")
+    script = (
+        "import sys\n"
+        "from kgan.bench.runner import Job, Runner\n"
+        "from kgan.bench.suites import Entry\n"
+        f"Runner({str(tmp_path / 'runs')!r}, {logs!r}, {str(tmp_path / 'img')!r}, jobs=1)"
+        ".run([Job(Entry('grid25_gan'), 0, 1_000_000)])\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=str(tmp_path))
+    deadline = time.time() + 120
+    while not _trainers_in(logs) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _trainers_in(logs), "the runner never started its training process"
+    parent.send_signal(signal.SIGKILL)  # no finally, no cleanup: only the kernel's parent-death signal
+    parent.wait()
+    deadline = time.time() + 60
+    while _trainers_in(logs) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not _trainers_in(logs), "the training process outlived its runner"

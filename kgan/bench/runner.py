@@ -33,6 +33,20 @@ from kgan.utils import atomic_path
 DIVERGED_MARK = "Training diverged:"  # StopOnNonFinite's message (also in logs of older kgan versions)
 
 
+def _die_with_parent():
+    """In the child before ``exec``: ask Linux to send it SIGTERM when the runner dies (prctl
+    PR_SET_PDEATHSIG); elsewhere nothing (the runner's ``finally`` still stops its children)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class MismatchError(RuntimeError):
     """A finished run's recorded settings differ from what is asked now."""
 
@@ -170,7 +184,7 @@ class Runner:
                    TF_NUM_INTEROP_THREADS=str(self.threads))
         log = open(os.path.join(logdir, "train.log"), "w")  # a file, not a pipe: a chatty run cannot block
         proc = subprocess.Popen([sys.executable, "-m", "kgan.cli", *job.argv(logdir)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, text=True)
+                                stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent)
         log.close()
         return proc, logdir, time.time()
 
@@ -196,9 +210,30 @@ class Runner:
         return None
 
     def run(self, jobs):
-        """Run (or reuse) every job; returns ``{job.key: record}`` of the finished ones."""
+        """Run (or reuse) every job; returns ``{job.key: record}`` of the finished ones.
+
+        The training processes end with the runner: stopped by an exception or Ctrl-C, it
+        terminates them (their last backups stay, and the next invocation resumes from them), and
+        on Linux each is also sent SIGTERM by the kernel if the runner is killed outright. A
+        leftover trainer would otherwise go on writing into a run folder that the next invocation
+        trains into again.
+        """
+        running = []
+        try:
+            return self._run(jobs, running)
+        finally:
+            for _, proc, _, _ in running:
+                if proc.poll() is None:
+                    proc.terminate()
+            for _, proc, _, _ in running:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    def _run(self, jobs, running):
         self.check_all(jobs)
-        results, queue, running = {}, [], []
+        results, queue = {}, []
         for job in jobs:
             record = self.load(job)
             if record is None:
