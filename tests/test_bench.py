@@ -158,3 +158,14 @@ def test_a_killed_runner_takes_its_training_processes_with_it(tmp_path):
     while _trainers_in(logs) and time.time() < deadline:
         time.sleep(0.5)
     assert not _trainers_in(logs), "the training process outlived its runner"
+
+
+def test_an_entry_with_a_budget_trains_that_multiple_of_the_suites_steps():
+    matched = Entry("grid25_gan", "2x steps", budget=2.0)
+    suite = Suite("tiny_budget", "budget", entries=(Entry("grid25_gan"), matched), seeds=1, steps=40,
+                  metrics=("modes",))
+    plain, longer = jobs_for(suite)[suite.entries[0]][0], jobs_for(suite)[matched][0]
+    assert (plain.steps, longer.steps) == (40, 80)
+    assert "--steps" in longer.argv("x") and longer.argv("x")[longer.argv("x").index("--steps") + 1] == "80"
+    assert "80steps" in longer.relpath() and longer.options_id() == plain.options_id()
+    assert jobs_for(suite, steps=10)[matched][0].steps == 20  # an override of the suite's steps scales too

@@ -28,7 +28,7 @@ def jobs_for(suite, seeds=None, steps=None):
 
     seeds = suite.seeds if seeds is None else seeds
     steps = suite.steps if steps is None else steps
-    return {e: [Job(e, s, steps) for s in range(seeds)] for e in suite.entries}
+    return {e: [Job(e, s, e.steps(steps)) for s in range(seeds)] for e in suite.entries}
 
 
 def main(argv=None):
