@@ -169,3 +169,8 @@ def test_an_entry_with_a_budget_trains_that_multiple_of_the_suites_steps():
     assert "--steps" in longer.argv("x") and longer.argv("x")[longer.argv("x").index("--steps") + 1] == "80"
     assert "80steps" in longer.relpath() and longer.options_id() == plain.options_id()
     assert jobs_for(suite, steps=10)[matched][0].steps == 20  # an override of the suite's steps scales too
+
+
+def test_a_variant_name_with_a_comma_is_refused():
+    with pytest.raises(ValueError, match=r"variant='a, b'"):
+        Entry("grid25_gan", "a, b")

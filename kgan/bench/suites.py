@@ -56,6 +56,10 @@ class Entry:
     precision: str = "float32"  # kgan train --precision
     budget: float = 1.0  # this entry's steps = round(budget x the suite's steps): a compute-matched baseline
 
+    def __post_init__(self):
+        if "," in self.variant:  # kgan bench --only takes a comma-separated list of labels
+            raise ValueError(f"An entry's variant name cannot hold a comma; received variant={self.variant!r}.")
+
     def steps(self, suite_steps):
         """The entry's training steps when the suite runs ``suite_steps``."""
         return max(1, int(round(self.budget * suite_steps)))
@@ -137,7 +141,7 @@ _FASHION = ("fid", "precision", "recall", "density", "coverage")
 add_suite(Suite(
     "fashion_fixes", "Fashion-MNIST: the two causes of the blob-like samples, measured",
     seeds=3, steps=2_000,
-    entries=(Entry("fashion_mnist_gan", "flatten head, EMA ramp-up", (("eval_raw", True),)),
+    entries=(Entry("fashion_mnist_gan", "flatten head + EMA ramp-up", (("eval_raw", True),)),
              Entry("fashion_mnist_gan", "sum-pooled head", (("eval_raw", True), ("pooling", "sum"))),
              Entry("fashion_mnist_gan", "fixed EMA from step 1000",
                    (("eval_raw", True), ("ema_rampup", None), ("ema_start", 1000)))),
@@ -151,7 +155,7 @@ add_suite(Suite(
     + (Entry("fashion_mnist_adaptivemix", "relative noise", (("noise_scale", "relative"),)),
        # MDGAN updates G twice per step and costs 2.2x the plain GAN's CPU per step (measured here):
        # the plain GAN given the same CPU
-       Entry("fashion_mnist_gan", "2.2x steps, MDGAN's CPU", budget=2.2)),
+       Entry("fashion_mnist_gan", "2.2x steps: MDGAN's CPU", budget=2.2)),
     metrics=_FASHION + ("class_acc",), published=("fashion_mnist",),
     about="Every method on the same DCGAN networks (width 32, flattened D head), non-saturating loss, "
           "Adam(2e-4, 0.5), batch 64, generator EMA with ramp-up, 5,000 steps, 3 seeds; 10,000 samples of "
