@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from kgan.callbacks import EXIT_DIVERGED
+
 from conftest import REPO
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
@@ -129,6 +131,6 @@ def test_non_finite_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
     proc = kgan("train", "grid25_gan", "--steps", "3000", "--steps-per-epoch", "100", "--logdir", str(logdir),
                 "--no-samples", "--set", "loss=least_squares", "--set", "d_lr=1e30", "--set", "g_lr=1e30",
                 check=False)
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.returncode == EXIT_DIVERGED, proc.stderr[-2000:]
     assert "became" in proc.stderr and "at generator step" in proc.stderr
     assert not (logdir / "model.keras").exists()

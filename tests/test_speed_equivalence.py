@@ -20,6 +20,9 @@ FIXTURE = os.path.join(HERE, "fixtures", "speed_equivalence.npz")
 CASES = (("gan", "grid25", False), ("mdgan", "grid25", False), ("maem", "grid25", False),
          ("reacgan", "grid25", True), ("adaptivemix", "grid25", False))
 STEPS, BATCH = 3, 64
+#: options that keep a case at the settings the fixture was written with, where a row's default changed later
+#: for reasons other than speed (MaEM rows: DLLE's stop-gradient moved to the official code's side)
+FIXTURE_SETTINGS = {"maem": {"dlle_detach": "original"}}
 
 
 def _data(labels, d_steps):
@@ -52,7 +55,7 @@ def run_case(method, protocol, labels):
     from kgan.tuning import build_model
 
     keras.utils.set_random_seed(0)
-    gan = build_model(method, protocol, seed=0)
+    gan = build_model(method, protocol, values=FIXTURE_SETTINGS.get(method), seed=0)
     hist = gan.fit(_data(labels, gan.d_steps), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False).history
     out = {f"w/{i}/{v.name}": _digest(v.numpy()) for i, v in enumerate(gan.weights)}
     for name, opt in _optimizers(gan):
