@@ -109,20 +109,20 @@ def _adaptivemix(p, o, seed, num_classes, steps):
                                     shrink_weight=o["shrink_weight"], **p.model_kwargs(o, seed))
 
 
-#: MaEM options that only act through one regulariser, with their defaults
-_MAEM_TERM_OPTIONS = {"entropy": {"sigma": 0.05, "warmup": 0.1}, "dlle": {"dlle_weight": 1.0, "dlle_distance": "mse",
-                                                                            "dlle_detach": "transformed"},
-                      "disomap": {"disomap_weight": 1.0}}
+#: MaEM options that only act through one regulariser
+_MAEM_TERM_OPTIONS = {"entropy": ("sigma", "warmup"), "dlle": ("dlle_weight", "dlle_distance", "dlle_detach"),
+                      "disomap": ("disomap_weight",)}
 
 
 def _check_ablation_weights(o):
     """Refuse a setting of a regulariser that ``ablation`` switches off (it would be silently ignored)."""
     from kgan.models.maem import ABLATIONS
 
+    defaults = {x.name: x.default for x in METHODS["maem"].options}
     on = ABLATIONS.get(o["ablation"], ())
-    for term, defaults in _MAEM_TERM_OPTIONS.items():
-        for key, default in defaults.items():
-            if term not in on and o.get(key, default) != default:
+    for term, keys in _MAEM_TERM_OPTIONS.items():
+        for key in keys:
+            if term not in on and o.get(key, defaults[key]) != defaults[key]:
                 raise ValueError(
                     f"{key}={o[key]!r} sets the {term} regulariser, which ablation={o['ablation']!r} switches "
                     f"off (that row uses {', '.join(on) or 'no regulariser'}); drop {key} or choose an "
