@@ -59,23 +59,33 @@ COMMON_SEARCH = (Param("lr", "float", 1e-5, 1e-3, log=True), Param("d_steps", "i
 SEARCH = COMMON_SEARCH + (Param("cond_lambda", "float", 0.0, 2.0),)
 
 
-def build(cfg):
+def build_conditional(cfg, model_cls, head, d_kwargs=None, **model_kwargs):
+    """The shared SN-ResNet networks, schedule and optimisers with ``model_cls`` and D's ``head``.
+
+    cifar10_projgan and cifar10_reacgan reuse it; ``model_kwargs`` are the method's own arguments.
+    """
     opt = cfg.extra.get
     # width = StudioGAN's g_conv_dim / d_conv_dim (64: a 256-channel G and 128-channel D, as SNGAN)
     width = int(opt("width", 64))
     G = kgan.nets.resnet_generator(32, 3, latent_dim=128, num_classes=10, width=width, spectral_norm=True)
-    D = kgan.nets.resnet_discriminator(32, 3, num_classes=10, heads=("classifier",), width=width,
-                                       spectral_norm=True)
-    gan = kgan.models.ACGAN(
-        G, D, num_classes=10, cond_lambda=float(opt("cond_lambda", 1.0)),
-        classify_fakes=bool(opt("classify_fakes", False)),
+    D = kgan.nets.resnet_discriminator(32, 3, num_classes=10, heads=(head,), width=width,
+                                       spectral_norm=True, **(d_kwargs or {}))
+    gan = model_cls(
+        G, D, num_classes=10,
         augment=kgan.layers.DiffAugment(seed=cfg.seed) if opt("diffaugment", False) else None,
-        ema_decay=float(opt("ema_decay", 0.9999)), ema_start=int(opt("ema_start", 1000)), seed=cfg.seed)
+        ema_decay=float(opt("ema_decay", 0.9999)), ema_start=int(opt("ema_start", 1000)), seed=cfg.seed,
+        **model_kwargs)
     lr = float(opt("lr", 2.83e-4))
     gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
                 g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
                 loss=opt("loss", "hinge"), d_steps=int(opt("d_steps", 5)), **cfg.compile_kwargs)
     return gan
+
+
+def build(cfg):
+    opt = cfg.extra.get
+    return build_conditional(cfg, kgan.models.ACGAN, "classifier", cond_lambda=float(opt("cond_lambda", 1.0)),
+                             classify_fakes=bool(opt("classify_fakes", False)))
 
 
 def main(cfg, build=build):

@@ -25,10 +25,8 @@ graph of the published numbers: compare only runs measured the same way.
     kgan train cifar10_projgan --set diffaugment=true            # + DiffAugment
     kgan train cifar10_projgan --steps 200 --set eval_samples=0  # smoke test
 """
-import keras
-
 import kgan
-from cifar10_acgan import COMMON_OPTIONS, COMMON_SEARCH, main as _main  # the same training and evaluation
+from cifar10_acgan import COMMON_OPTIONS, COMMON_SEARCH, build_conditional, main as _main  # the same training and evaluation
 
 DATASET = "cifar10"
 DEFAULTS = dict(steps=100_000, steps_per_epoch=2_000, batch_size=128)
@@ -37,21 +35,7 @@ SEARCH = COMMON_SEARCH  # kgan tune: the learning rate and D steps
 
 
 def build(cfg):
-    opt = cfg.extra.get
-    # width = StudioGAN's g_conv_dim / d_conv_dim (64: a 256-channel G and 128-channel D, as SNGAN)
-    width = int(opt("width", 64))
-    G = kgan.nets.resnet_generator(32, 3, latent_dim=128, num_classes=10, width=width, spectral_norm=True)
-    D = kgan.nets.resnet_discriminator(32, 3, num_classes=10, heads=("projection",), width=width,
-                                       spectral_norm=True)
-    gan = kgan.models.ProjGAN(
-        G, D, num_classes=10,
-        augment=kgan.layers.DiffAugment(seed=cfg.seed) if opt("diffaugment", False) else None,
-        ema_decay=float(opt("ema_decay", 0.9999)), ema_start=int(opt("ema_start", 1000)), seed=cfg.seed)
-    lr = float(opt("lr", 2.83e-4))
-    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
-                g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
-                loss=opt("loss", "hinge"), d_steps=int(opt("d_steps", 5)), **cfg.compile_kwargs)
-    return gan
+    return build_conditional(cfg, kgan.models.ProjGAN, "projection")
 
 
 def main(cfg):

@@ -26,10 +26,8 @@ graph of the published numbers: compare only runs measured the same way.
     kgan train cifar10_reacgan --set diffaugment=true            # ReACGAN + DiffAugment
     kgan train cifar10_reacgan --steps 200 --set eval_samples=0  # smoke test
 """
-import keras
-
 import kgan
-from cifar10_acgan import COMMON_OPTIONS, COMMON_SEARCH, main as _main  # the same training and evaluation
+from cifar10_acgan import COMMON_OPTIONS, COMMON_SEARCH, build_conditional, main as _main  # the same training and evaluation
 from kgan.experiments.options import Option, Param
 
 DATASET = "cifar10"
@@ -49,22 +47,10 @@ SEARCH = COMMON_SEARCH + (Param("cond_lambda", "float", 0.0, 2.0), Param("temper
 
 def build(cfg):
     opt = cfg.extra.get
-    # width = StudioGAN's g_conv_dim / d_conv_dim (64: a 256-channel G and 128-channel D, as SNGAN)
-    width = int(opt("width", 64))
-    G = kgan.nets.resnet_generator(32, 3, latent_dim=128, num_classes=10, width=width, spectral_norm=True)
-    D = kgan.nets.resnet_discriminator(32, 3, num_classes=10, heads=("hypersphere",), width=width,
-                                       spectral_norm=True, embed_dim=int(opt("embed_dim", 512)))
-    gan = kgan.models.ReACGAN(
-        G, D, num_classes=10, cond_lambda=float(opt("cond_lambda", 0.5)),
-        temperature=float(opt("temperature", 0.5)), margin_pos=float(opt("margin_pos", 0.98)),
-        d2dce_variant=opt("variant", "exact"),
-        augment=kgan.layers.DiffAugment(seed=cfg.seed) if opt("diffaugment", False) else None,
-        ema_decay=float(opt("ema_decay", 0.9999)), ema_start=int(opt("ema_start", 1000)), seed=cfg.seed)
-    lr = float(opt("lr", 2.83e-4))
-    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
-                g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999),
-                loss=opt("loss", "hinge"), d_steps=int(opt("d_steps", 5)), **cfg.compile_kwargs)
-    return gan
+    return build_conditional(
+        cfg, kgan.models.ReACGAN, "hypersphere", d_kwargs=dict(embed_dim=int(opt("embed_dim", 512))),
+        cond_lambda=float(opt("cond_lambda", 0.5)), temperature=float(opt("temperature", 0.5)),
+        margin_pos=float(opt("margin_pos", 0.98)), d2dce_variant=opt("variant", "exact"))
 
 
 def main(cfg):

@@ -180,3 +180,21 @@ def test_tiny_imagenet_recipe_passes_its_d2dce_settings_to_the_model():
     cfg = RunConfig(recipe="t", extra={"width": 1, "embed_dim": 8, "margin_pos": 0.9, "temperature": 0.25})
     config = recipe.build(cfg, num_classes=3).get_config()
     assert (config["margin_pos"], config["temperature"]) == (0.9, 0.25)
+
+
+def test_cifar10_conditional_recipes_build_their_own_model_and_head():
+    from kgan.run import RunConfig
+    built = {}
+    for name in ("cifar10_acgan", "cifar10_projgan", "cifar10_reacgan"):
+        cfg = RunConfig(recipe=name, extra={"width": 1, "embed_dim": 7, "margin_pos": 0.9, "cond_lambda": 0.25,
+                                            "lr": 1e-3, "d_steps": 2})
+        built[name] = load_recipe(name).build(cfg)
+    assert [type(g).__name__ for g in built.values()] == ["ACGAN", "ProjGAN", "ReACGAN"]
+    for gan in built.values():
+        assert gan.d_steps == 2 and float(gan.d_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert built["cifar10_acgan"].get_config()["cond_lambda"] == 0.25
+    reac = built["cifar10_reacgan"].get_config()
+    assert (reac["margin_pos"], reac["cond_lambda"]) == (0.9, 0.25)
+    # D's hypersphere embedding has the recipe's embed_dim (7: no other layer has that width)
+    assert any(w.shape[-1] == 7 for w in built["cifar10_reacgan"].discriminator.weights)
+    assert not any(w.shape[-1] == 7 for w in built["cifar10_projgan"].discriminator.weights)
