@@ -12,7 +12,7 @@ official variant scores ``head(z_mix)``) can call it directly.
 import keras
 from keras import ops
 
-from kgan.layers.conditional import ClassEmbedding, HypersphereProjection
+from kgan.layers.conditional import ClassEmbedding, ConditionalBatchNormalization, HypersphereProjection
 from kgan.utils import check_bool, check_choice, check_positive_int  # noqa: F401  (check_bool re-exported)
 
 #: Discriminator heads and the outputs they add.
@@ -56,6 +56,28 @@ def check_size(size, sizes, builder):
             f"{builder}: `size` must be one of {sorted(sizes)} (image height = width in "
             f"pixels); received size={size!r}.")
     return size
+
+
+#: BatchNorm of the DCGAN and ResNet generators: PyTorch momentum 0.1 (StudioGAN ops.batchnorm_2d), eps 1e-4.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-4
+
+
+def batch_norm(h, y, num_classes, name):
+    """BatchNorm of ``h``, class-conditional (on ``y``) when ``num_classes`` is set."""
+    if num_classes is None:
+        return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)(h)
+    return ConditionalBatchNormalization(num_classes, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                                         name=name)([h, y])
+
+
+def check_common(builder, size, sizes, channels, width, num_classes, spectral_norm):
+    """The arguments every image network builder shares; returns the checked ``num_classes``."""
+    check_size(size, sizes, builder)
+    check_positive_int("channels", channels)
+    check_positive_int("width", width)
+    check_bool("spectral_norm", spectral_norm)
+    return check_num_classes(num_classes)
 
 
 def check_num_classes(num_classes):

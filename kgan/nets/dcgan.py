@@ -29,11 +29,9 @@ size   s0      n    D features (H, W, C)
 """
 import keras
 
-from kgan.nets.common import (POOLINGS, assemble_discriminator, check_heads,
-                              check_num_classes, check_size, conv, dense, discriminator_head, f32,
-                              inputs_for)
-from kgan.layers.conditional import ConditionalBatchNormalization
-from kgan.utils import check_bool, check_choice, check_positive_int
+from kgan.nets.common import (POOLINGS, assemble_discriminator, batch_norm, check_common, check_heads, check_size,
+                              conv, dense, discriminator_head, f32, inputs_for)
+from kgan.utils import check_choice, check_positive_int
 
 __all__ = ["dcgan_generator", "dcgan_discriminator", "dcgan_encoder", "DCGAN_SIZES"]
 
@@ -42,8 +40,6 @@ _PLANS = {8: (2, 2), 16: (4, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}
 #: Image sizes the DCGAN builders support.
 DCGAN_SIZES = tuple(sorted(_PLANS))
 
-_BN_MOMENTUM = 0.9  # PyTorch momentum 0.1 (StudioGAN ops.batchnorm_2d)
-_BN_EPSILON = 1e-4
 
 
 def _init():
@@ -52,20 +48,8 @@ def _init():
     return keras.initializers.RandomNormal(stddev=0.02)
 
 
-def _bn(h, y, num_classes, name):
-    if num_classes is None:
-        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON,
-                                               name=name)(h)
-    return ConditionalBatchNormalization(num_classes, momentum=_BN_MOMENTUM,
-                                         epsilon=_BN_EPSILON, name=name)([h, y])
 
 
-def _check_common(builder, size, channels, width, num_classes, spectral_norm):
-    check_size(size, _PLANS, builder)
-    check_positive_int("channels", channels)
-    check_positive_int("width", width)
-    check_bool("spectral_norm", spectral_norm)
-    return check_num_classes(num_classes)
 
 
 def dcgan_generator(size, channels, latent_dim=128, num_classes=None, width=64,
@@ -93,7 +77,7 @@ def dcgan_generator(size, channels, latent_dim=128, num_classes=None, width=64,
         A functional ``keras.Model`` mapping ``z`` (B, latent_dim) [and ``y``
         (B,)] to images (B, size, size, channels), float32 in [-1, 1].
     """
-    num_classes = _check_common("dcgan_generator", size, channels, width, num_classes,
+    num_classes = check_common("dcgan_generator", size, _PLANS, channels, width, num_classes,
                                 spectral_norm)
     latent_dim = check_positive_int("latent_dim", latent_dim)
     start, n = _PLANS[size]
@@ -102,13 +86,13 @@ def dcgan_generator(size, channels, latent_dim=128, num_classes=None, width=64,
     h = dense(start * start * ch, "g_dense", spectral_norm, use_bias=False,
               kernel_initializer=_init())(z)
     h = keras.layers.Reshape((start, start, ch), name="g_reshape")(h)
-    h = _bn(h, y, num_classes, "g_bn0")
+    h = batch_norm(h, y, num_classes, "g_bn0")
     h = keras.layers.ReLU(name="g_relu0")(h)
     for i in range(1, n + 1):
         ch //= 2
         h = conv(ch, 4, f"g_deconv{i}", strides=2, spectral_norm=spectral_norm, use_bias=False,
                  kernel_initializer=_init(), transpose=True)(h)
-        h = _bn(h, y, num_classes, f"g_bn{i}")
+        h = batch_norm(h, y, num_classes, f"g_bn{i}")
         h = keras.layers.ReLU(name=f"g_relu{i}")(h)
     h = conv(channels, 3, "g_out", spectral_norm=spectral_norm, dtype="float32",
              kernel_initializer=_init())(h)
@@ -158,7 +142,7 @@ def dcgan_discriminator(size, channels, num_classes=None, heads=("logit",), widt
         ``"features"`` (B, s0, s0, C), ``"pooled"`` (B, s0*s0*C when flattened,
         else (B, C)) and the heads' outputs, all float32.
     """
-    num_classes = _check_common("dcgan_discriminator", size, channels, width, num_classes,
+    num_classes = check_common("dcgan_discriminator", size, _PLANS, channels, width, num_classes,
                                 spectral_norm)
     heads = check_heads(heads, num_classes)
     check_choice("pooling", pooling, POOLINGS)

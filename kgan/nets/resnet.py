@@ -25,10 +25,9 @@ pooling -> heads``. Weights start orthogonal (StudioGAN's ``"ortho"`` init).
 """
 import keras
 
-from kgan.layers.conditional import ConditionalBatchNormalization
-from kgan.nets.common import (assemble_discriminator, check_heads, check_num_classes,
-                              check_size, conv, dense, discriminator_head, f32, inputs_for)
-from kgan.utils import check_bool, check_choice, check_positive_int
+from kgan.nets.common import (BN_EPSILON, BN_MOMENTUM, assemble_discriminator, batch_norm, check_common,
+                              check_heads, check_size, conv, dense, discriminator_head, f32, inputs_for)
+from kgan.utils import check_choice, check_positive_int
 
 __all__ = ["resnet_generator", "resnet_discriminator", "resnet_encoder", "RESNET_SIZES"]
 
@@ -38,8 +37,6 @@ _G_PLANS = {32: ((4, 4, 4), (4, 4, 4)), 64: ((16, 8, 4, 2), (8, 4, 2, 1))}
 _D_PLANS = {32: ((2, 2, 2, 2), (True, True, False, False)),
             64: ((1, 2, 4, 8, 16), (True, True, True, True, False))}
 _BOTTOM = 4
-_BN_MOMENTUM = 0.9  # PyTorch momentum 0.1 (StudioGAN ops.batchnorm_2d)
-_BN_EPSILON = 1e-4
 
 
 def _init():
@@ -47,28 +44,16 @@ def _init():
     return keras.initializers.Orthogonal()
 
 
-def _bn(h, y, num_classes, name):
-    if num_classes is None:
-        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON,
-                                               name=name)(h)
-    return ConditionalBatchNormalization(num_classes, momentum=_BN_MOMENTUM,
-                                         epsilon=_BN_EPSILON, name=name)([h, y])
 
 
-def _check_common(builder, size, channels, width, num_classes, spectral_norm):
-    check_size(size, RESNET_SIZES, builder)
-    check_positive_int("channels", channels)
-    check_positive_int("width", width)
-    check_bool("spectral_norm", spectral_norm)
-    return check_num_classes(num_classes)
 
 
 def _gen_block(x, y, out_ch, num_classes, sn, p):
-    h = _bn(x, y, num_classes, f"{p}_bn1")
+    h = batch_norm(x, y, num_classes, f"{p}_bn1")
     h = keras.layers.ReLU(name=f"{p}_relu1")(h)
     h = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{p}_up")(h)
     h = conv(out_ch, 3, f"{p}_conv1", spectral_norm=sn, kernel_initializer=_init())(h)
-    h = _bn(h, y, num_classes, f"{p}_bn2")
+    h = batch_norm(h, y, num_classes, f"{p}_bn2")
     h = keras.layers.ReLU(name=f"{p}_relu2")(h)
     h = conv(out_ch, 3, f"{p}_conv2", spectral_norm=sn, kernel_initializer=_init())(h)
     s = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{p}_sc_up")(x)
@@ -100,7 +85,7 @@ def resnet_generator(size, channels, latent_dim=128, num_classes=None, width=64,
         A functional ``keras.Model``: ``z`` [, ``y``] -> (B, size, size,
         channels) float32 in [-1, 1].
     """
-    num_classes = _check_common("resnet_generator", size, channels, width, num_classes,
+    num_classes = check_common("resnet_generator", size, RESNET_SIZES, channels, width, num_classes,
                                 spectral_norm)
     latent_dim = check_positive_int("latent_dim", latent_dim)
     in_mult, out_mult = _G_PLANS[size]
@@ -110,7 +95,7 @@ def resnet_generator(size, channels, latent_dim=128, num_classes=None, width=64,
     h = keras.layers.Reshape((_BOTTOM, _BOTTOM, c0), name="g_reshape")(h)
     for i, m in enumerate(out_mult):
         h = _gen_block(h, y, m * width, num_classes, spectral_norm, f"g_block{i}")
-    h = keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON,
+    h = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
                                         name="g_bn_out")(h)
     h = keras.layers.ReLU(name="g_relu_out")(h)
     h = conv(channels, 3, "g_out", spectral_norm=spectral_norm, dtype="float32",
@@ -180,7 +165,7 @@ def resnet_discriminator(size, channels, num_classes=None, heads=("logit",), wid
         ``"features"`` (B, H, W, C), ``"pooled"`` (B, C) and the heads'
         outputs, all float32.
     """
-    num_classes = _check_common("resnet_discriminator", size, channels, width, num_classes,
+    num_classes = check_common("resnet_discriminator", size, RESNET_SIZES, channels, width, num_classes,
                                 spectral_norm)
     heads = check_heads(heads, num_classes)
     check_choice("pooling", pooling, ("sum", "mean"))
