@@ -359,11 +359,12 @@ def add_train_arguments(parser, defaults=None):
     return parser
 
 
-def _parse_set(items):
+def parse_set(items, flag="--set"):
+    """``["key=value", ...]`` -> ``{key: value}``, each value read as JSON when it parses (else a string)."""
     out = {}
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--set takes KEY=VALUE; received {item!r}.")
+            raise ValueError(f"{flag} takes KEY=VALUE; received {item!r}.")
         key, value = item.split("=", 1)
         try:
             value = json.loads(value)
@@ -379,7 +380,7 @@ def config_from_args(recipe_name, args):
         batch_size=args.batch_size, logdir=args.logdir or "", strategy_name=args.strategy,
         seed=args.seed, backup=not args.no_backup, jit_compile=args.jit_compile,
         precision=args.precision, steps_per_execution=args.steps_per_execution,
-        samples=not args.no_samples, extra=_parse_set(args.set))
+        samples=not args.no_samples, extra=parse_set(args.set))
 
 
 def train(recipe, argv=()):

@@ -12,7 +12,7 @@ import pytest
 
 from kgan.cli import main
 from kgan.experiments.options import Option, check_unique, resolve
-from kgan.run import _parse_set, load_recipe
+from kgan.run import parse_set, load_recipe
 
 RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes")
 RECIPES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(RECIPES_DIR, "*.py"))
@@ -130,7 +130,7 @@ def test_imported_options_are_reused_with_the_importers_defaults():
 
 def test_set_values_are_typed():
     options = load_recipe("cifar10_reacgan").OPTIONS
-    given = _parse_set(["diffaugment=false", "d_steps=3", "lr=1e-3", "data_dir=null"])  # as `kgan train` reads --set
+    given = parse_set(["diffaugment=false", "d_steps=3", "lr=1e-3", "data_dir=null"])  # as `kgan train` reads --set
     values = resolve(options, given)
     assert values["diffaugment"] is False and values["d_steps"] == 3 and values["lr"] == 1e-3
     assert values["data_dir"] is None and values["temperature"] == 0.5

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from kgan import tuning
 from kgan.experiments import METHODS, PROTOCOLS, Method, Param, Row, get_row, rows
-from kgan.run import RunConfig, _parse_set
+from kgan.run import RunConfig, parse_set
 
 
 def test_every_gan_row_has_a_search_space_over_its_own_options():
@@ -91,7 +91,7 @@ def test_a_trials_values_reach_the_rows_model_and_its_kgan_train_command_builds_
     command = hm.command(hp.values)
     assert command.startswith("kgan train grid25_maem --steps 40 --steps-per-epoch 20 --batch-size 64 --seed 3")
     words = command.split()
-    sets = _parse_set([words[i + 1] for i, w in enumerate(words) if w == "--set"])
+    sets = parse_set([words[i + 1] for i, w in enumerate(words) if w == "--set"])
     assert sets == {"d_lr": 0.0003, "d_steps": 2, "sigma": 0.01, "dlle_weight": 0.5, "disomap_weight": 2.5,
                     "spectral_norm": True}
     again = get_row("grid25_maem").build(RunConfig(recipe="grid25_maem", steps=40, steps_per_epoch=20,

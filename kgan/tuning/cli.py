@@ -66,20 +66,6 @@ def _parser():
     return p
 
 
-def _parse_fixed(items):
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--fixed takes NAME=VALUE; received {item!r}.")
-        k, v = item.split("=", 1)
-        try:
-            v = json.loads(v)
-        except json.JSONDecodeError:
-            pass
-        out[k.strip()] = v
-    return out
-
-
 def list_methods():
     """Every method's search space and the rows it runs on."""
     from kgan.experiments import METHODS, rows
@@ -110,7 +96,7 @@ def main(argv=None):
         raise ValueError(f"`--tuner` must be one of {list(TUNERS)}; received --tuner={args.tuner!r}.")
     check_positive_int("trials", args.trials)
     check_positive_int("steps", args.steps)
-    from kgan.run import make_strategy, setup_devices
+    from kgan.run import parse_set, make_strategy, setup_devices
 
     setup_devices(args.cpu_devices)
     import keras
@@ -129,7 +115,7 @@ def main(argv=None):
         objective = search.objective(objective, args.direction)
     hm = search.GANHyperModel(
         target, steps=args.steps, steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size, seed=args.seed, params=params, fixed=_parse_fixed(args.fixed),
+        batch_size=args.batch_size, seed=args.seed, params=params, fixed=parse_set(args.fixed, flag="--fixed"),
         objective=getattr(objective, "name", objective), precision=args.precision,
         compile_kwargs={"jit_compile": args.jit_compile, "steps_per_execution": args.steps_per_execution},
         evaluate_kwargs={"n_samples": check_positive_int("eval_samples", args.eval_samples)}
