@@ -18,8 +18,21 @@
 from kgan.experiments.methods import COMMON_SEARCH, GAN_SEARCH, METHODS, Method, add_method
 from kgan.experiments.options import Option, Param
 from kgan.experiments.protocols import PROTOCOLS, Image, Protocol, TwoD, add_protocol
-from kgan.experiments.table import Row, get_row, rows, settings_diff
+from kgan.experiments.table import Row, gan_rows, settings_diff
+from kgan.experiments import classify
 from kgan.experiments.classify import Classification
+
+
+def rows():
+    """``{row name: row}`` for every row ``kgan train`` runs: the GAN rows (protocol x method, in
+    :mod:`kgan.experiments.table`) and the classification rows (:mod:`kgan.experiments.classify`)."""
+    return {**gan_rows(), **classify.rows()}
+
+
+def get_row(name):
+    """The row called ``name``, or None."""
+    return rows().get(name)
+
 
 __all__ = ["COMMON_SEARCH", "GAN_SEARCH", "METHODS", "Method", "add_method", "Option", "Param", "PROTOCOLS", "Image", "Protocol", "TwoD",
            "add_protocol", "Row", "get_row", "rows", "settings_diff", "Classification"]

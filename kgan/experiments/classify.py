@@ -32,7 +32,7 @@ import numpy as np
 from kgan.experiments.methods import Method
 from kgan.experiments.options import Option
 from kgan.experiments.protocols import Protocol
-from kgan.experiments.table import Row
+from kgan.experiments.table import Row, table_rows
 
 SCORES = ("msp", "energy", "feat")
 FIT_N = 10_000  # training images whose features fit the class means and covariance of the `feat` score
@@ -307,10 +307,4 @@ class ClassifierRow(Row):
 
 def rows():
     """``{row name: ClassifierRow}`` for every classification protocol and method."""
-    out = {}
-    for p in PROTOCOLS.values():
-        for m in METHODS.values():
-            if m.applies_to(p):
-                row = ClassifierRow(p, m)
-                out[row.name] = row
-    return out
+    return table_rows(PROTOCOLS, METHODS, ClassifierRow)

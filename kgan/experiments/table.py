@@ -109,23 +109,20 @@ class Row:
         return cfg.finish(model, report)
 
 
-def rows():
-    """``{row name: Row}`` for every registered protocol and method that applies to it."""
+def table_rows(protocols, methods, row_cls):
+    """``{row name: row_cls(p, m)}`` for every protocol ``p`` and method ``m`` that applies to it."""
     out = {}
-    for p in PROTOCOLS.values():
-        for m in METHODS.values():
+    for p in protocols.values():
+        for m in methods.values():
             if m.applies_to(p):
-                row = Row(p, m)
+                row = row_cls(p, m)
                 out[row.name] = row
-    from kgan.experiments import classify  # the classification rows (AdaptiveMixClassifier, OOD detection)
-
-    out.update(classify.rows())
     return out
 
 
-def get_row(name):
-    """The :class:`Row` called ``name``, or None."""
-    return rows().get(name)
+def gan_rows():
+    """``{row name: Row}`` for every registered GAN protocol and method that applies to it."""
+    return table_rows(PROTOCOLS, METHODS, Row)
 
 
 def settings_diff(old, new):
