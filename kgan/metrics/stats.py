@@ -111,13 +111,27 @@ def extractor_fingerprint(extractor):
     return h.hexdigest()[:12]
 
 
+def load_real(dataset, split, n=None, seed=0):
+    """``(x, y)`` real samples of ``dataset``: ``n`` of them drawn without replacement
+    with ``seed`` (all of a finite split when ``n`` is None or larger)."""
+    import kgan.data as data
+
+    infinite = data.info(dataset).kind == "2d" or dataset.startswith("stacked_")
+    if infinite:
+        return data.load_arrays(dataset, split, n=n or 10000, seed=seed)
+    x, y = data.load_arrays(dataset, split)
+    if n is not None and n < len(x):
+        idx = np.random.default_rng(seed).permutation(len(x))[:n]
+        x, y = x[idx], (None if y is None else np.asarray(y)[idx])
+    return x, y
+
+
 def dataset_stats(dataset, extractor, split="train", n=None, seed=0, cache=True, cache_dir=None, verbose=0):
     """``load_stats``-style dict of the real statistics of ``dataset``'s ``split`` in ``extractor``'s
     features, computed once and cached as a TTUR-compatible ``.npz`` under
     ``$KGAN_CACHE/stats/`` (the file name holds the dataset, split, count, extractor kind and a
     hash of the network file). ``n``: samples (None: the whole split)."""
     from kgan.metrics.features import cache_dir as default_cache_dir
-    from kgan.metrics.suite import load_real
 
     kind = getattr(extractor, "kind", "custom")
     directory = os.path.join(cache_dir or default_cache_dir(), "stats")

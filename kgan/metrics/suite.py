@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from kgan.metrics import distance, manifold, modes
+from kgan.metrics.stats import load_real  # noqa: F401  (kgan.metrics.suite.load_real: the real side)
 from kgan.utils import check_positive_int
 
 #: metric name -> what it needs. Aliases expand to several names.
@@ -64,21 +65,6 @@ def dataset_kind(dataset):
     data = _data()
     info = data.info(dataset) if hasattr(data, "info") else None
     return getattr(info, "kind", "image")
-
-
-def load_real(dataset, split, n=None, seed=0):
-    """``(x, y)`` real samples of ``dataset``: ``n`` of them drawn without replacement
-    with ``seed`` (all of a finite split when ``n`` is None or larger)."""
-    data = _data()
-    info = data.info(dataset) if hasattr(data, "info") else None
-    infinite = info is not None and (info.kind == "2d" or dataset.startswith("stacked_"))
-    if infinite:
-        return data.load_arrays(dataset, split, n=n or 10000, seed=seed)
-    x, y = data.load_arrays(dataset, split)
-    if n is not None and n < len(x):
-        idx = np.random.default_rng(seed).permutation(len(x))[:n]
-        x, y = x[idx], (None if y is None else np.asarray(y)[idx])
-    return x, y
 
 
 def train_label_marginal(dataset):
