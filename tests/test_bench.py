@@ -174,3 +174,16 @@ def test_an_entry_with_a_budget_trains_that_multiple_of_the_suites_steps():
 def test_a_variant_name_with_a_comma_is_refused():
     with pytest.raises(ValueError, match=r"variant='a, b'"):
         Entry("grid25_gan", "a, b")
+
+
+def test_holm_adjustment_and_the_family_line():
+    from kgan.bench.pages import family_line, holm
+
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5] and holm([0.6, 0.9]) == [1.0, 1.0]
+    # FD: lower is better; one strong difference survives, a lone p = 0.04 among four does not
+    line = family_line([("a", "fid", -4.0, 0.001), ("b", "fid", 1.0, 0.04), ("c", "fid", 0.5, 0.5),
+                        ("d", "fid", 0.1, float("nan")), ("e", "fid", 0.2, 0.9)])
+    assert "makes 4 comparisons" in line and "and 2 are" in line
+    assert "`a` FD (domain) (better, adjusted p=0.004)" in line and "`b`" not in line
+    assert "None stays" in family_line([("b", "fid", 1.0, 0.04), ("c", "fid", 0.5, 0.03)])

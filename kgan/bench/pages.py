@@ -53,6 +53,34 @@ def welch(a, b):
     return d, d - t * se, d + t * se, p
 
 
+def holm(pvalues):
+    """Holm's step-down adjustment of ``pvalues`` (family-wise error over all of them), in their order."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    out, running = [0.0] * len(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def family_line(tests):
+    """One sentence on the table's comparisons as a family: ``tests`` are ``(entry, metric, d, p)``."""
+    tests = [t for t in tests if not math.isnan(t[3])]
+    if not tests:
+        return ""
+    flagged = sum(p < 0.05 and d != 0 for _, _, d, p in tests)
+    kept = [(e, m, d, q) for (e, m, d, _), q in zip(tests, holm([t[3] for t in tests])) if q < 0.05 and d != 0]
+    text = (f"This table makes {len(tests)} comparisons with the baseline; at p < 0.05 about "
+            f"{0.05 * len(tests):.1f} would be flagged by chance alone, and {flagged} are. ")
+    if kept:
+        text += "Still below 0.05 after Holm's correction for all of them: " + "; ".join(
+            f"`{e}` {METRICS[m].label} ({'better' if (d > 0) == (METRICS[m].better == 'max') else 'worse'}, "
+            f"adjusted p={q:.2g})" for e, m, d, q in kept) + "."
+    else:
+        text += "None stays below 0.05 after Holm's correction for all of them."
+    return text
+
+
 def _fmt(metric, v):
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else METRICS[metric].fmt.format(v)
 
@@ -119,6 +147,7 @@ def suite_page(suite, results, jobs_by_entry, command, image_rel, notes=""):
             head += [METRICS[m].label, f"Δ {METRICS[m].label}"]
         head += ["CPU s / 1k steps"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        family = []
         for e in entries:
             recs = [results[j.key] for j in jobs_by_entry[e] if j.key in results]
             base = suite.baseline(e)
@@ -130,8 +159,13 @@ def suite_page(suite, results, jobs_by_entry, command, image_rel, notes=""):
             for m in suite.metrics:
                 v = values(recs, m)
                 row += [cell(m, v), diff_cell(m, v, values(base_recs, m)) if base else "(baseline)"]
+                if base and v and values(base_recs, m):
+                    d, _, _, p_value = welch(v, values(base_recs, m))
+                    family.append((e.label, m, d, p_value))
             row.append(_cpu(recs))
             lines.append("| " + " | ".join(row) + " |")
+        if family_line(family):
+            lines += ["", family_line(family)]
         pub = PUBLISHED.get(p.dataset) if p.dataset in suite.published else None
         if pub:
             note, rows = pub
