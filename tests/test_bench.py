@@ -63,6 +63,9 @@ def test_runner_trains_records_reuses_and_refuses(tmp_path):
     assert "| `grid25_gan` | 1/1 |" in text and "(baseline)" in text and "`grid25_gan [orthogonal]`" in text
     assert "CPU s / 1k steps" in text and f"img/{jobs[1].picture_name()}" in text
     assert "Published" not in text  # the suite lists no published rows
+    # the results page's headline table says how many seeds each mean holds
+    summary = pages.results_page([(suite, results, by_entry, "bench/tiny.md")], "kgan bench --all")
+    assert "| entry | runs |" in summary and "| `grid25_gan` | 1/1 |" in summary
 
 
 def test_a_run_that_diverges_is_recorded_as_diverged_and_not_retrained(tmp_path):

@@ -201,13 +201,15 @@ def results_page(sections, command):
         if suite.reading:
             lines += [f"What the figures mean, and the comparison with precise BatchNorm statistics: "
                       f"[{suite.reading}]({suite.reading}).", ""]
-        head = ["entry"] + [METRICS[m].label for m in suite.metrics] + ["CPU s / 1k steps"]
+        head = ["entry", "runs"] + [METRICS[m].label for m in suite.metrics] + ["CPU s / 1k steps"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in suite.entries:
             recs = [results[j.key] for j in jobs_by_entry[e] if j.key in results]
             if not recs:
                 continue
-            row = [f"`{e.label}`"] + [cell(m, values(recs, m), seeds=False) for m in suite.metrics] + [_cpu(recs)]
+            runs = f"{sum(r.get('status') == 'ok' for r in recs)}/{suite.seeds}"
+            row = [f"`{e.label}`", runs] + [cell(m, values(recs, m), seeds=False) for m in suite.metrics] \
+                + [_cpu(recs)]
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     return "\n".join(lines)
