@@ -190,3 +190,25 @@ def test_holm_adjustment_and_the_family_line():
     assert "makes 4 comparisons" in line and "and 2 are" in line
     assert "`a` FD (domain) (better, adjusted p=0.004)" in line and "`b`" not in line
     assert "None stays" in family_line([("b", "fid", 1.0, 0.04), ("c", "fid", 0.5, 0.03)])
+
+
+def test_the_page_shows_each_entrys_worst_seed_from_the_runs_own_picture(tmp_path):
+    suite = Suite("tiny_worst", "worst seeds", entries=(Entry("grid25_gan"), Entry("grid25_mixup")), seeds=3,
+                  steps=40, metrics=("modes",))
+    by_entry = jobs_for(suite)
+    modes = {"grid25_gan": [20, 9, 12], "grid25_mixup": [7, 15, 7]}  # mixup's worst ties with seed 0
+    results = {j.key: {"status": "ok", "report": {"modes": modes[e.row][j.seed]}}
+               for e, jobs in by_entry.items() for j in jobs}
+    worst = pages.worst_seeds(suite, results, by_entry)
+    assert [(e.row, j.seed) for e, j in worst.items()] == [("grid25_gan", 1)]
+
+    runner = Runner(str(tmp_path / "runs"), str(tmp_path / "logs"), str(tmp_path / "img"), jobs=1)
+    job = worst[suite.entries[0]]
+    assert not runner.copy_picture(job)  # no log folder: nothing to show
+    os.makedirs(tmp_path / "logs" / job.relpath())
+    (tmp_path / "logs" / job.relpath() / "samples.png").write_bytes(b"png")
+    assert runner.copy_picture(job) and job.picture_name().endswith("-seed1.png")
+    assert (tmp_path / "img" / job.picture_name()).read_bytes() == b"png"
+    text = pages.suite_page(suite, results, by_entry, "kgan bench tiny_worst", "img", worst=worst)
+    assert "The worst seed of each entry by modes" in text
+    assert f"(img/{job.picture_name()})<br>`grid25_gan` seed 1: 9" in text and "grid25_mixup seed" not in text

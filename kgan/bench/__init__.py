@@ -9,14 +9,13 @@ The suites (:mod:`kgan.bench.suites`) name rows of the experiment table
 (:mod:`kgan.experiments`) with a budget and seeds; :mod:`kgan.bench.runner`
 launches each run as a ``kgan train`` process, records finished runs under
 ``benchmarks/runs/`` (commit them: the next invocation reuses them and refuses
-a record whose settings differ) and copies seed 0's picture to
+a record whose settings differ) and copies seed 0's picture (and each entry's worst seed's) to
 ``docs/bench/img/``; :mod:`kgan.bench.pages` writes ``docs/bench/<suite>.md``
 and ``docs/results.md``. Paths are relative to the current directory (the
 repository root for the repository's pages).
 """
 import argparse
 import os
-import shlex
 import sys
 
 from kgan.bench.suites import SUITES, Suite, add_suite
@@ -103,7 +102,8 @@ def main(argv=None):
         tag = ("" if args.steps is None else f"_{args.steps}steps") + ("" if args.seeds is None else f"_{args.seeds}seeds")
         page = os.path.join(page_dir, f"{name}{tag}.md")
         notes = pages.read_notes(os.path.join(page_dir, f"{name}.notes.md"))
-        text = pages.suite_page(shown, results, by_entry, command, "img", notes)
+        worst = {e: j for e, j in pages.worst_seeds(shown, results, by_entry).items() if runner.copy_picture(j)}
+        text = pages.suite_page(shown, results, by_entry, command, "img", notes, worst)
         _write(page, text)
         print(f"wrote {page} ({len(results)}/{len(jobs)} runs finished)", flush=True)
         sections.append((shown, results, by_entry, os.path.relpath(page, args.docs)))

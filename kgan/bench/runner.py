@@ -12,8 +12,9 @@ settings differ (the protocol's or method's version, the batch size, the
 precision) is refused with the list of differences: the code changed under
 it, so delete it, or pass ``replace_mismatched=True`` to train it again. The
 run's seed-0 sample picture is copied to
-``<images>/<row>-<options id>-<steps>steps.png``, so pictures of two budgets
-or settings never overwrite each other.
+``<images>/<row>-<options id>-<steps>steps.png`` (other seeds' with ``-seed<k>``;
+the pages show each entry's worst seed too), so pictures of two budgets or
+settings never overwrite each other.
 """
 import dataclasses
 import hashlib
@@ -93,7 +94,9 @@ class Job:
         return out
 
     def picture_name(self):
-        return f"{self.entry.row}-{self.options_id()}-{self.steps}steps.png"
+        """The run's sample picture in the pages' image folder (seed 0 without a seed tag)."""
+        tag = "" if self.seed == 0 else f"-seed{self.seed}"
+        return f"{self.entry.row}-{self.options_id()}-{self.steps}steps{tag}.png"
 
 
 class Runner:
@@ -102,7 +105,7 @@ class Runner:
     Args:
         records: folder of the committed run records.
         logs: folder of the run directories (models, event files; not committed).
-        images: folder the seed-0 pictures are copied to.
+        images: folder the pictures of the pages are copied to (seed 0's, and each entry's worst seed's).
         jobs: training processes at a time.
         threads: TF intra- and inter-op threads per process.
         replace_mismatched: retrain runs whose record's settings differ (else refuse).
@@ -188,6 +191,18 @@ class Runner:
         log.close()
         return proc, logdir, time.time()
 
+    def copy_picture(self, job, overwrite=False):
+        """Copy the run's ``samples.png`` (if its log folder still holds it) to the image folder as
+        ``job.picture_name()`` (replacing one there only with ``overwrite``: a fresh run's); True when
+        the picture is there afterwards."""
+        target = os.path.join(self.images, job.picture_name())
+        picture = os.path.join(self.logs, job.relpath(), "samples.png")
+        if (overwrite or not os.path.exists(target)) and os.path.exists(picture):
+            os.makedirs(self.images, exist_ok=True)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(picture, tmp)
+        return os.path.exists(target)
+
     def _finish(self, job, proc, logdir):
         with open(os.path.join(logdir, "train.log"), errors="replace") as f:
             log = f.read()
@@ -197,11 +212,8 @@ class Runner:
             with open(report_path) as f:
                 report = json.load(f)
             record = self._write_record(job, report, "ok", self.command(job))
-            picture = os.path.join(logdir, "samples.png")
-            if job.seed == 0 and os.path.exists(picture):
-                os.makedirs(self.images, exist_ok=True)
-                with atomic_path(os.path.join(self.images, job.picture_name())) as tmp:
-                    shutil.copyfile(picture, tmp)
+            if job.seed == 0:
+                self.copy_picture(job, overwrite=True)
             return record
         if proc.returncode == EXIT_DIVERGED or DIVERGED_MARK in log:
             return self._write_record(job, {}, "diverged", self.command(job), tail)
