@@ -70,8 +70,9 @@ def family_line(tests):
         return ""
     flagged = sum(p < 0.05 and d != 0 for _, _, d, p in tests)
     kept = [(e, m, d, q) for (e, m, d, _), q in zip(tests, holm([t[3] for t in tests])) if q < 0.05 and d != 0]
+    verb = "is" if flagged == 1 else "are"
     text = (f"This table makes {len(tests)} comparisons with the baseline; at p < 0.05 about "
-            f"{0.05 * len(tests):.1f} would be flagged by chance alone, and {flagged} {'is' if flagged == 1 else 'are'}. ")
+            f"{0.05 * len(tests):.1f} would be flagged by chance alone, and {flagged} {verb}. ")
     if kept:
         text += "Still below 0.05 after Holm's correction for all of them: " + "; ".join(
             f"`{e}` {METRICS[m].label} ({'better' if (d > 0) == (METRICS[m].better == 'max') else 'worse'}, "
