@@ -212,3 +212,18 @@ def test_the_page_shows_each_entrys_worst_seed_from_the_runs_own_picture(tmp_pat
     text = pages.suite_page(suite, results, by_entry, "kgan bench tiny_worst", "img", worst=worst)
     assert "The worst seed of each entry by modes" in text
     assert f"(img/{job.picture_name()})<br>`grid25_gan` seed 1: 9" in text and "grid25_mixup seed" not in text
+
+
+def test_prune_deletes_only_worst_seed_pictures_no_page_names(tmp_path):
+    img = tmp_path / "docs" / "bench" / "img"
+    img.mkdir(parents=True)
+    names = ["grid25_gan-ab12-40steps.png", "grid25_gan-ab12-40steps-seed1.png",
+             "grid25_gan-ab12-40steps-seed2.png", "grid25_mixup-cd34-40steps-seed3.png"]
+    for n in names:
+        (img / n).write_bytes(b"png")
+    (tmp_path / "docs" / "bench" / "tiny.md").write_text(f"![w](img/{names[2]})\n")
+    (tmp_path / "README.md").write_text(f"![w](docs/bench/img/{names[3]})\n")
+    stale = pages.prune_pictures(str(img), str(tmp_path / "docs"), extra=(str(tmp_path / "README.md"),))
+    assert stale == [names[1]]  # seed 0's is kept though no page names it; named ones are kept
+    assert sorted(os.listdir(img)) == sorted(n for n in names if n != names[1])
+    assert pages.prune_pictures(str(tmp_path / "nowhere"), str(tmp_path / "docs")) == []

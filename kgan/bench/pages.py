@@ -248,3 +248,25 @@ def read_notes(path):
         with open(path, encoding="utf-8") as f:
             return f.read()
     return ""
+
+
+def prune_pictures(images, docs, extra=()):
+    """Delete the worst-seed pictures (``*-seed<k>.png``) in ``images`` that no Markdown file under
+    ``docs`` (nor any file in ``extra``, e.g. the README) names any more: a later seed that became an
+    entry's worst replaces the earlier one on the page, and its picture is left behind. Seed 0's
+    pictures are never deleted. Returns the names deleted."""
+    if not os.path.isdir(images):
+        return []
+    texts = []
+    for root, _, files in os.walk(docs):
+        texts += [os.path.join(root, f) for f in files if f.endswith(".md")]
+    text = ""
+    for path in [*texts, *extra]:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text += f.read()
+    stale = sorted(n for n in os.listdir(images)
+                   if n.endswith(".png") and "-seed" in n.rsplit("steps", 1)[-1] and n not in text)
+    for name in stale:
+        os.remove(os.path.join(images, name))
+    return stale
