@@ -227,3 +227,17 @@ def test_prune_deletes_only_worst_seed_pictures_no_page_names(tmp_path):
     assert stale == [names[1]]  # seed 0's is kept though no page names it; named ones are kept
     assert sorted(os.listdir(img)) == sorted(n for n in names if n != names[1])
     assert pages.prune_pictures(str(tmp_path / "nowhere"), str(tmp_path / "docs")) == []
+
+
+def test_every_suites_published_rows_appear_under_one_of_its_tables():
+    from kgan.bench.published import PUBLISHED
+    from kgan.bench.suites import SUITES
+
+    for suite in SUITES.values():
+        datasets = {e.experiment.protocol.dataset for e in suite.entries}
+        for key in suite.published:
+            assert key in PUBLISHED, (suite.name, key)
+            assert any(pages.published_for(suite, d) is PUBLISHED[key] for d in datasets), (suite.name, key)
+    stacked = SUITES["stacked_fashion"]
+    assert pages.published_for(stacked, "stacked_fashion_mnist")[1][0][0] == "DCGAN (VEEGAN setting)"
+    assert pages.published_for(stacked, "fashion_mnist") is None

@@ -139,6 +139,16 @@ def worst_seeds(suite, results, jobs_by_entry):
     return out
 
 
+def published_for(suite, dataset):
+    """The published rows (``(note, rows)`` of :data:`PUBLISHED`) shown under ``dataset``'s table: the
+    first of ``suite.published`` that is ``dataset`` or a family it belongs to (``"stacked"`` for
+    ``"stacked_fashion_mnist"``); None when there is none."""
+    for key in suite.published:
+        if dataset == key or dataset.startswith(key + "_"):
+            return PUBLISHED[key]
+    return None
+
+
 def _picture_grid(cells, width=4):
     lines = ["| " + " | ".join([""] * width) + " |", "|" + "---|" * width]
     for i in range(0, len(cells), width):
@@ -192,7 +202,7 @@ def suite_page(suite, results, jobs_by_entry, command, image_rel, notes="", wors
             lines.append("| " + " | ".join(row) + " |")
         if family_line(family):
             lines += ["", family_line(family)]
-        pub = PUBLISHED.get(p.dataset) if p.dataset in suite.published else None
+        pub = published_for(suite, p.dataset)
         if pub:
             note, rows = pub
             cols = [m for m in suite.metrics if any(m in r for _, r in rows)]

@@ -87,7 +87,7 @@ class Suite:
     steps: int
     metrics: tuple
     about: str = ""
-    published: tuple = ()  # keys of kgan.bench.published.PUBLISHED
+    published: tuple = ()  # keys of kgan.bench.published.PUBLISHED: a dataset, or a family prefix ("stacked")
     reading: str = ""  # a hand-written page that reads the results (a path under docs/), linked from the pages
 
     def baseline(self, entry):
