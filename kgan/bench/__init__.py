@@ -11,7 +11,8 @@ launches each run as a ``kgan train`` process, records finished runs under
 ``benchmarks/runs/`` (commit them: the next invocation reuses them and refuses
 a record whose settings differ) and copies seed 0's picture (and each entry's worst seed's) to
 ``docs/bench/img/``; :mod:`kgan.bench.pages` writes ``docs/bench/<suite>.md``
-and ``docs/results.md`` (``--all`` then deletes the worst-seed pictures no page names any more). Paths are relative to the current directory (the
+and ``docs/results.md`` (``--all`` then deletes the worst-seed pictures no
+page names any more). Paths are relative to the current directory (the
 repository root for the repository's pages).
 """
 import argparse
