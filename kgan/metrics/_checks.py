@@ -1,4 +1,6 @@
 """Input checks shared by the metric functions (numpy only, no TensorFlow)."""
+import warnings
+
 import numpy as np
 
 
@@ -46,3 +48,33 @@ def as_probs(name, p, atol=1e-3):
             f"`{name}` rows must sum to 1 (softmax outputs, not logits); row sums range "
             f"from {sums.min():.4g} to {sums.max():.4g}.")
     return arr / sums[:, None]
+
+
+def as_images(name, x, expect_hw=None, expect_c=None):
+    """Return ``x`` as float32 NHWC images in [-1, 1]; raise a clear error naming ``name`` otherwise."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 3:  # (N, H, W): add the channel axis
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"`{name}` must be images of shape (N, H, W, C) (NHWC in [-1, 1]); received shape {x.shape}.")
+    if len(x) == 0:
+        raise ValueError(f"`{name}` must contain at least one image; received shape {x.shape}.")
+    if expect_hw is not None and tuple(x.shape[1:3]) != tuple(expect_hw):
+        raise ValueError(f"`{name}` must be {expect_hw[0]}x{expect_hw[1]} images; received shape {x.shape}.")
+    if expect_c is not None and x.shape[3] != expect_c:
+        raise ValueError(f"`{name}` must have {expect_c} channel(s); received shape {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` contains NaN or infinite values (shape {x.shape}).")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1.05 or hi > 1.05:
+        warnings.warn(
+            f"`{name}` has values in [{lo:.3g}, {hi:.3g}]; kgan extractors expect images in [-1, 1] "
+            "(uint8 or [0, 1] images give wrong features).", UserWarning, stacklevel=3)
+    return x
+
+
+def softmax(logits):
+    """Row-wise softmax of a 2-D numpy array of logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

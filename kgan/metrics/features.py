@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from kgan.metrics._checks import as_images, softmax
 from kgan.utils import atomic_path, check_positive_int
 
 INCEPTION_LABEL = "keras-inception (ImageNet weights), not the TF-Inception FID that papers report"
@@ -25,34 +26,6 @@ _CLASSIFIER_VERSION = 1  # bump when the architecture or training recipe changes
 def cache_dir():
     """The kgan cache directory: ``$KGAN_CACHE``, or ``~/.cache/kgan`` when unset."""
     return os.path.abspath(os.path.expanduser(os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "kgan")))
-
-
-def _as_images(name, x, expect_hw=None, expect_c=None):
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 3:  # (N, H, W): add the channel axis
-        x = x[..., None]
-    if x.ndim != 4:
-        raise ValueError(f"`{name}` must be images of shape (N, H, W, C) (NHWC in [-1, 1]); received shape {x.shape}.")
-    if len(x) == 0:
-        raise ValueError(f"`{name}` must contain at least one image; received shape {x.shape}.")
-    if expect_hw is not None and tuple(x.shape[1:3]) != tuple(expect_hw):
-        raise ValueError(f"`{name}` must be {expect_hw[0]}x{expect_hw[1]} images; received shape {x.shape}.")
-    if expect_c is not None and x.shape[3] != expect_c:
-        raise ValueError(f"`{name}` must have {expect_c} channel(s); received shape {x.shape}.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"`{name}` contains NaN or infinite values (shape {x.shape}).")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < -1.05 or hi > 1.05:
-        warnings.warn(
-            f"`{name}` has values in [{lo:.3g}, {hi:.3g}]; kgan extractors expect images in [-1, 1] "
-            "(uint8 or [0, 1] images give wrong features).", UserWarning, stacklevel=3)
-    return x
-
-
-def _softmax(logits):
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 # ======================================================================== Inception
@@ -155,7 +128,7 @@ class InceptionFeatures:
 
     def features_and_probs(self, x):
         """(pool features (N, 2048), ImageNet probabilities (N, 1000) or None)."""
-        x = _as_images("x", x)
+        x = as_images("x", x)
         if x.shape[3] not in (1, 3):
             raise ValueError(f"`x` must have 1 or 3 channels for InceptionV3; received shape {x.shape}.")
         feats, probs = [], []
@@ -311,8 +284,8 @@ class DomainClassifier:
         epochs = spec["epochs"] if epochs is None else epochs
         x_train, y_train = load_arrays(name, "train")
         x_test, y_test = load_arrays(name, "test")
-        x_train = _as_images("x_train", x_train)
-        x_test = _as_images("x_test", x_test)
+        x_train = as_images("x_train", x_train)
+        x_test = as_images("x_test", x_test)
         num_classes = int(max(y_train.max(), y_test.max())) + 1
         model = _build_cnn(x_train.shape[1:], num_classes, seed)
         steps = epochs * -(-len(x_train) // spec["batch_size"])
@@ -362,13 +335,13 @@ class DomainClassifier:
 
     # ---------------------------------------------------------------- inference
     def _check(self, x):
-        return _as_images("x", x, expect_hw=self.input_shape[:2], expect_c=self.input_shape[2])
+        return as_images("x", x, expect_hw=self.input_shape[:2], expect_c=self.input_shape[2])
 
     def features_and_probs(self, x):
         """(penultimate features (N, 128), softmax probabilities (N, K)) in one pass."""
         x = self._check(x)
         f, logits = self._infer.predict(x, batch_size=self.batch_size, verbose=0)
-        return f.astype(np.float32), _softmax(logits.astype(np.float64)).astype(np.float32)
+        return f.astype(np.float32), softmax(logits.astype(np.float64)).astype(np.float32)
 
     def features(self, x):
         """Penultimate-layer (128-d, after ReLU) features, (N, 128) float32."""
@@ -414,7 +387,7 @@ class StackedDomainClassifier:
         self.kind = "domain"
 
     def _per_channel(self, x):
-        x = _as_images("x", x, expect_hw=self.input_shape[:2], expect_c=self.channels)
+        x = as_images("x", x, expect_hw=self.input_shape[:2], expect_c=self.channels)
         n = len(x)
         flat = np.moveaxis(x, 3, 1).reshape(n * self.channels, *x.shape[1:3], 1)  # (3N, H, W, 1), sample-major
         f, p = self.base.features_and_probs(flat)

@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+from kgan.metrics._checks import as_images, softmax
 from kgan.utils import check_positive_int
 
 #: Environment variable naming the graph file (or its folder, or a SavedModel).
@@ -283,9 +284,7 @@ class StandardInception:
 
     @staticmethod
     def _check(x):
-        from kgan.metrics.features import _as_images
-
-        x = _as_images("x", x)
+        x = as_images("x", x)
         if x.shape[3] not in (1, 3):
             raise ValueError(f"`x` must have 1 or 3 channels for the Inception graph; received shape {x.shape}.")
         return x
@@ -314,10 +313,8 @@ class StandardInception:
 
     def features_and_probs(self, x):
         """(pool_3 features (N, 2048), Inception Score probabilities (N, 1008) or None)."""
-        from kgan.metrics.features import _softmax
-
         f, logits = self.features_and_logits(x)
-        probs = _softmax(logits.astype(np.float64)).astype(np.float32) if logits.shape[1] else None
+        probs = softmax(logits.astype(np.float64)).astype(np.float32) if logits.shape[1] else None
         return f, probs
 
     def features(self, x):
