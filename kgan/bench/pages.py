@@ -96,11 +96,12 @@ def cell(metric, v, seeds=True):
     return text
 
 
-def diff_cell(metric, v, base):
-    """``+1.2 [-0.3, 2.7] p=0.09`` with the verdict in bold when p < 0.05."""
+def diff_cell(metric, v, base, test=None):
+    """``+1.2 [-0.3, 2.7] p=0.09`` with the verdict in bold when p < 0.05; ``test`` is
+    ``welch(v, base)`` when the caller has it already."""
     if not v or not base:
         return "–"
-    d, lo, hi, p = welch(v, base)
+    d, lo, hi, p = test or welch(v, base)
     if math.isnan(p):
         return f"{d:+.3g}"
     better = (d > 0) == (METRICS[metric].better == "max")
@@ -194,10 +195,14 @@ def suite_page(suite, results, jobs_by_entry, command, image_rel, notes="", wors
             row = [f"`{e.label}`", runs]
             for m in suite.metrics:
                 v = values(recs, m)
-                row += [cell(m, v), diff_cell(m, v, values(base_recs, m)) if base else "(baseline)"]
-                if base and v and values(base_recs, m):
-                    d, _, _, p_value = welch(v, values(base_recs, m))
-                    family.append((e.label, m, d, p_value))
+                if base is None:
+                    row += [cell(m, v), "(baseline)"]
+                    continue
+                bv = values(base_recs, m)
+                test = welch(v, bv) if v and bv else None
+                row += [cell(m, v), diff_cell(m, v, bv, test)]
+                if test:
+                    family.append((e.label, m, test[0], test[3]))
             row.append(_cpu(recs))
             lines.append("| " + " | ".join(row) + " |")
         if family_line(family):
