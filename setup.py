@@ -29,7 +29,7 @@ setup(
         # Pick one TensorFlow build. `cpu` is what the README commands install.
         "cpu": ["tensorflow-cpu>=2.21,<2.22"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
-        "test": ["tensorflow-cpu>=2.21,<2.22", "pytest>=8", "pytest-timeout"],
+        "test": ["tensorflow-cpu>=2.21,<2.22", "pytest>=8", "pytest-timeout", "pytest-xdist>=3"],
     },
     entry_points={"console_scripts": ["kgan=kgan.cli:main"]},
 )
