@@ -284,6 +284,14 @@ class RunConfig:
             cbs.append(SampleGrid(logdir, n=2500 if two_d else n_samples, dataset=dataset if two_d else None))
         return cbs
 
+    def step_timer(self):
+        """A :class:`kgan.callbacks.StepTimer` whose timings are kept with the backup, so a
+        resumed run reports the CPU time of the epochs trained before it was stopped."""
+        from kgan.callbacks import StepTimer
+
+        keep = self.backup and self.is_chief
+        return StepTimer(os.path.join(self.logdir, "backup", "step_timer.json") if keep else None)
+
     def save_model(self, model):
         """Write ``<logdir>/model.keras`` atomically (chief only)."""
         if not self.is_chief:

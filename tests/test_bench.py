@@ -138,6 +138,23 @@ def _trainers_in(folder):
     return out
 
 
+def test_a_resumed_run_appends_to_its_log_and_is_judged_by_its_own_output(tmp_path):
+    lines = []
+    runner = Runner(str(tmp_path / "runs"), str(tmp_path / "logs"), str(tmp_path / "img"), jobs=1,
+                    echo=lines.append)
+    job = Job(Entry("grid25_gan"), 0, 40)
+    logdir = os.path.join(runner.logs, job.relpath())
+    os.makedirs(os.path.join(logdir, "backup"))  # what a stopped run leaves (here with no epoch in it)
+    with open(os.path.join(logdir, "train.log"), "w") as f:  # the stopped process's log, with a stale mark
+        f.write("Epoch 1/2\nerror: Training diverged: an earlier attempt\n")
+    runner.run([job])
+    assert runner.trained == 1 and runner.failed == 0, lines
+    assert json.loads(open(runner.record_path(job)).read())["status"] == "ok"  # not the old attempt's mark
+    log = open(os.path.join(logdir, "train.log")).read()
+    assert log.startswith("Epoch 1/2\nerror: Training diverged") and "==== kgan bench: resuming from" in log
+    assert "modes" in log.split("==== kgan bench: resuming from")[1]  # the new process's output follows
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_killed_runner_takes_its_training_processes_with_it(tmp_path):
     import signal

@@ -71,3 +71,32 @@ def test_image_grid_tiles_images():
     imgs = np.stack([np.full((4, 4, 1), v, "float32") for v in (-1.0, 0.0, 1.0)])
     grid = image_grid(imgs, ncols=3)
     assert grid.shape == (6, 16) and grid[1, 1] == 0 and grid[1, 11] == 255
+
+
+def test_step_timer_keeps_its_epochs_across_a_resume(tmp_path):
+    from kgan.callbacks import StepTimer
+
+    state = tmp_path / "backup" / "step_timer.json"
+    first = StepTimer(state)
+    first.on_train_begin()
+    for epoch in range(3):
+        first.on_epoch_begin(epoch)
+        sum(i * i for i in range(20000))  # some CPU work per epoch
+        first.on_epoch_end(epoch)
+    assert json.loads(state.read_text())["first"] == [True, False, False]
+    # the process is stopped; a new one resumes: it starts from the stored epochs
+    second = StepTimer(state)
+    second.on_train_begin()
+    second.on_epoch_begin(3)
+    second.on_epoch_end(3)
+    assert second.first == [True, False, False, True] and second.cpu[:3] == first.cpu
+    report = second.report()
+    warm = sorted(first.cpu[1:3])  # the first epoch of each process (tracing) is left out of the median
+    assert report["cpu_s_per_1k_steps"] == round(1e3 * warm[1], 2)
+    assert second.cpu_total == pytest.approx(first.cpu_total + second.cpu[3]) and first.cpu_total > 0
+    assert report["train_cpu_seconds"] == round(second.cpu_total, 1)
+    # resumed after its last epoch (nothing left to train), it still reports the stopped process's time
+    third = StepTimer(state)
+    third.on_train_begin()
+    assert third.report()["cpu_s_per_1k_steps"] == report["cpu_s_per_1k_steps"]
+    assert StepTimer().report() == {}  # without a state file and before any epoch: nothing measured

@@ -118,10 +118,12 @@ def main(cfg):
     data = kgan.data.load("grid25", batch_size=cfg.batch_size, seed=cfg.seed)
     with cfg.strategy.scope():
         gan = ROW.build(cfg)
-    gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch, callbacks=cfg.callbacks(), verbose=2)
+    timer = cfg.step_timer()
+    gan.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch, callbacks=cfg.callbacks(extra=[timer]),
+            verbose=2)
     open(os.path.join(cfg.logdir, "evaluating"), "w").close()
     time.sleep(float(os.environ.get("SLOW_EVAL_SECONDS", "0")))
-    return cfg.finish(gan, {"evaluated": True})
+    return cfg.finish(gan, {"evaluated": True, **timer.report()})
 '''
 
 
@@ -144,6 +146,8 @@ def test_a_kill_while_evaluating_after_fit_loses_nothing(tmp_path):
     assert "Epoch 1/" not in out.stdout  # resumed after the last epoch instead of training again
     report = json.loads((logdir / "report.json").read_text())
     assert report["evaluated"] and report["steps"] == 100 and not (logdir / "backup").exists()
+    # the CPU time of the epochs trained by the killed process is reported, kept with the backup
+    assert report["cpu_s_per_1k_steps"] > 0 and report["train_cpu_seconds"] > 0
 
 
 def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path):

@@ -185,10 +185,18 @@ class Runner:
         os.makedirs(logdir, exist_ok=True)
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(self.threads),
                    TF_NUM_INTEROP_THREADS=str(self.threads))
-        log = open(os.path.join(logdir, "train.log"), "w")  # a file, not a pipe: a chatty run cannot block
+        # a file, not a pipe: a chatty run cannot block. A run resuming from its backup appends, so the
+        # log keeps the epochs of the process that was stopped.
+        resuming = os.path.isdir(os.path.join(logdir, "backup"))
+        log = open(os.path.join(logdir, "train.log"), "a" if resuming else "w")
+        if resuming:
+            log.write(f"\n==== kgan bench: resuming from {os.path.join(logdir, 'backup')} ====\n")
+            log.flush()
+        offset = log.tell()
         proc = subprocess.Popen([sys.executable, "-m", "kgan.cli", *job.argv(logdir)], env=env, stdout=log,
                                 stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent)
         log.close()
+        proc.log_offset = offset  # _finish judges the run by what this process wrote
         return proc, logdir, time.time()
 
     def copy_picture(self, job, overwrite=False):
@@ -205,6 +213,7 @@ class Runner:
 
     def _finish(self, job, proc, logdir):
         with open(os.path.join(logdir, "train.log"), errors="replace") as f:
+            f.seek(getattr(proc, "log_offset", 0))
             log = f.read()
         tail = log[-3000:]
         report_path = os.path.join(logdir, "report.json")

@@ -169,14 +169,34 @@ class StepTimer(keras.callbacks.Callback):
     """Wall and process-CPU seconds per generator step, per epoch.
 
     Put it before callbacks that evaluate at the end of an epoch, so their time is
-    not counted. :meth:`report` gives the medians over the epochs after the first
-    (the first includes tracing) and the training CPU seconds in total.
+    not counted. :meth:`report` gives the medians over the epochs that are not the
+    first of their process (that one includes tracing) and the training CPU seconds
+    in total.
+
+    Args:
+        state_path: optional JSON file where the epochs timed so far are kept
+            (written atomically at each epoch's end, read when training begins), so a
+            run resumed from a backup reports the time of all its epochs, including
+            those of the process that was stopped. ``kgan train`` keeps it in the
+            run's backup folder, which is deleted with the backup once the run is
+            written; without it, a run resumed after its last epoch would report no
+            time at all.
     """
 
-    def __init__(self):
+    def __init__(self, state_path=None):
         super().__init__()
-        self.wall, self.cpu, self.steps = [], [], []
+        self.state_path = None if state_path is None else os.fspath(state_path)
+        self.wall, self.cpu, self.steps, self.first = [], [], [], []
         self.cpu_total = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._fresh = True
+        if self.state_path and os.path.exists(self.state_path):
+            with open(self.state_path) as f:
+                state = json.load(f)
+            self.wall, self.cpu = list(state["wall"]), list(state["cpu"])
+            self.steps, self.first = list(state["steps"]), list(state["first"])
+            self.cpu_total = float(state["cpu_total"])
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t = (time.perf_counter(), time.process_time(), self._step())
@@ -192,12 +212,22 @@ class StepTimer(keras.callbacks.Callback):
         self.wall.append((time.perf_counter() - self._t[0]) / steps)
         self.cpu.append(cpu / steps)
         self.steps.append(steps)
+        self.first.append(self._fresh)
+        self._fresh = False
+        if self.state_path:
+            os.makedirs(os.path.dirname(self.state_path) or ".", exist_ok=True)
+            with atomic_path(self.state_path) as tmp:
+                with open(tmp, "w") as f:
+                    json.dump({"wall": self.wall, "cpu": self.cpu, "steps": self.steps, "first": self.first,
+                               "cpu_total": self.cpu_total}, f)
 
     def report(self):
-        """``{"wall_ms_per_step", "cpu_ms_per_step", "cpu_s_per_1k_steps", "train_cpu_seconds"}``."""
+        """``{"wall_ms_per_step", "cpu_ms_per_step", "cpu_s_per_1k_steps", "train_cpu_seconds"}``
+        (``{}`` when no epoch was timed)."""
         if not self.wall:
             return {}
-        wall, cpu = (self.wall[1:], self.cpu[1:]) if len(self.wall) > 1 else (self.wall, self.cpu)
+        warm = [i for i, first in enumerate(self.first) if not first] or list(range(len(self.wall)))
+        wall, cpu = [self.wall[i] for i in warm], [self.cpu[i] for i in warm]
         med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
         return {"wall_ms_per_step": round(1e3 * med(wall), 3), "cpu_ms_per_step": round(1e3 * med(cpu), 3),
                 "cpu_s_per_1k_steps": round(1e3 * med(cpu), 2), "train_cpu_seconds": round(self.cpu_total, 1)}

@@ -282,13 +282,11 @@ class ClassifierRow(Row):
 
     def main(self, cfg):
         """Train, evaluate (accuracy and OOD detection), and save ``model.keras`` and ``report.json``."""
-        from kgan.callbacks import StepTimer
-
         o = self.resolve(cfg.extra)
         data = self.protocol.data(o, cfg.batch_size, labels=True, seed=cfg.seed)
         with cfg.strategy.scope():
             model = self.build(cfg, o)
-        timer = StepTimer()
+        timer = cfg.step_timer()
         samples, cfg.samples = cfg.samples, False  # no SampleGrid: a classifier draws no samples
         try:
             callbacks = cfg.callbacks(dataset=self.protocol.dataset, extra=[timer])

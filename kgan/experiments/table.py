@@ -86,8 +86,6 @@ class Row:
 
     def main(self, cfg):
         """Train on the protocol's data, evaluate, and save ``model.keras`` and ``report.json``."""
-        from kgan.callbacks import StepTimer
-
         o = self.resolve(cfg.extra)
         if o.get("eval_every"):
             cfg.steps_per_epoch = math.gcd(min(o["eval_every"], cfg.steps), cfg.steps)
@@ -95,7 +93,7 @@ class Row:
         data = self.protocol.data(o, cfg.batch_size, labels=self.method.conditional, seed=cfg.seed)
         with cfg.strategy.scope():
             model = self.build(cfg, o)
-        timer = StepTimer()
+        timer = cfg.step_timer()
         extra = [timer] + (self.protocol.callbacks(o, cfg.seed) if hasattr(self.protocol, "callbacks") else [])
         hist = model.fit(data, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
                          callbacks=cfg.callbacks(dataset=self.protocol.dataset, extra=extra), verbose=cfg.verbose)
