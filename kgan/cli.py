@@ -88,7 +88,7 @@ def cmd_train(argv):
 
 
 def cmd_eval(argv):
-    from kgan.metrics.cli import main
+    from kgan.eval_cli import main
 
     return main(argv) or 0
 

@@ -105,7 +105,7 @@ def test_a_row_trains_through_kgan_train(tmp_path, capsys):
     assert not (logdir / "backup").exists()
 
     # `kgan eval` on the saved classifier repeats the row's evaluation from the .keras file alone
-    from kgan.metrics.cli import main as kgan_eval
+    from kgan.eval_cli import main as kgan_eval
 
     capsys.readouterr()
     assert kgan_eval([str(logdir / "model.keras"), "--n", "500", "--json"]) == 0

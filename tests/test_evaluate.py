@@ -11,7 +11,7 @@ import pytest
 import kgan.data
 import kgan.metrics as M
 from kgan.callbacks.evaluate import Evaluate
-from kgan.metrics import cli
+from kgan import eval_cli as cli
 from kgan.metrics.features import DomainClassifier, InceptionFeatures
 
 
